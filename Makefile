@@ -1,0 +1,40 @@
+# Microblog: `make run` serves the site with a worker; `make test` runs the whole suite.
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+# Evaluated only when a venv must be created: a Python >= 3.12 (Django 6 needs it).
+BOOTSTRAP_PYTHON = $(shell scripts/find-python)
+
+.PHONY: run test test-fast lint bench clean
+
+$(PY):
+	@python=$$(scripts/find-python) || exit 1; echo "Creating $(VENV) with $$python"; "$$python" -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(PY)
+	$(PY) -m pip install -q -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements-dev.txt requirements.txt | $(PY)
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $@ $(VENV)/.runtime
+
+run: $(VENV)/.runtime
+	@mkdir -p var
+	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
+	@echo "Starting Microblog on http://127.0.0.1:$(PORT) (daphne + RQ worker; Ctrl-C stops everything)"
+	DEBUG=$${DEBUG:-true} HOST=127.0.0.1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+		$(PY) -m microblog.embedded_redis honcho start --port $(PORT) web worker
+
+test: $(VENV)/.dev
+	$(PY) -m pytest
+
+# The fast part: no browser, no fault injection.
+test-fast: $(VENV)/.dev
+	$(PY) -m pytest -m "not e2e and not fault and not slow"
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Count
+
+from accounts.models import User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "email", "date_joined", "last_login", "post_count", "is_staff")
+    list_filter = ("is_staff", "is_superuser", "is_active", "date_joined")
+    search_fields = ("username", "email", "first_name", "last_name")
+    fieldsets = (*BaseUserAdmin.fieldsets, ("Microblog", {"fields": ("about_me", "language")}))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_post_count=Count("posts"))
+
+    @admin.display(description="posts", ordering="_post_count")
+    def post_count(self, user):
+        return user._post_count

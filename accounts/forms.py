@@ -1,0 +1,39 @@
+"""Sign-up and profile forms; field names follow Django's own auth forms (SPEC §5)."""
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+
+from accounts.models import User
+
+
+def _email_taken(email, *, exclude_pk=None):
+    return User.objects.filter(email__iexact=email).exclude(pk=exclude_pk).exists()
+
+
+class SignUpForm(UserCreationForm):
+    email = forms.EmailField(required=True)
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "email")
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if _email_taken(email):
+            raise forms.ValidationError("An account with this e-mail address already exists.")
+        return email
+
+
+class ProfileForm(forms.ModelForm):
+    email = forms.EmailField(required=True)
+
+    class Meta:
+        model = User
+        fields = ("about_me", "email")
+        widgets = {"about_me": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if _email_taken(email, exclude_pk=self.instance.pk):
+            raise forms.ValidationError("An account with this e-mail address already exists.")
+        return email

@@ -1,0 +1,9 @@
+from django.urls import include, path
+
+from accounts import views
+
+urlpatterns = [
+    path("signup/", views.signup, name="signup"),
+    path("profile/", views.edit_profile, name="edit_profile"),
+    path("", include("django.contrib.auth.urls")),
+]

@@ -1,0 +1,30 @@
+"""The "your posts are ready" e-mail of SPEC §7."""
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+SUBJECT = "[Microblog] Your blog posts"
+
+
+def send_export_email(*, task, stored_name, size):
+    user = task.user
+    link = settings.SITE_URL.rstrip("/") + reverse("exports:download", kwargs={"task_id": task.pk})
+    attach = size <= settings.EXPORT_ATTACHMENT_MAX_BYTES
+    context = {"user": user, "download_url": link, "attached": attach, "size": size}
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        message = EmailMultiAlternatives(
+            subject=SUBJECT,
+            body=render_to_string("email/export_posts.txt", context),
+            to=[user.email],
+        )
+        message.attach_alternative(
+            render_to_string("email/export_posts.html", context), "text/html"
+        )
+    if attach:
+        with default_storage.open(stored_name, "rb") as handle:
+            message.attach("posts.json", handle.read(), "application/json")
+    message.send()

@@ -1,0 +1,126 @@
+"""export_posts: what the RQ worker runs. Streams, reports progress, never renders pages."""
+
+import json
+import logging
+import os
+import tempfile
+from datetime import UTC
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from rq.timeouts import JobTimeoutException
+
+from exports.emails import send_export_email
+from exports.models import Task
+from exports.progress import Broadcaster, Throttle, report_progress
+from exports.streaming import post_json_lines
+from microblog.models import Post
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT_REASON = "The export took too long and was stopped — please try again later."
+FAILURE_REASON = "The export failed because of an internal error — please try again."
+EMAIL_FAILED_NOTICE = "The export is ready, but the e-mail could not be sent."
+
+
+class TaskNoLongerActive(Exception):
+    """The task was cancelled or failed elsewhere while this job ran."""
+
+
+class _MovableFile(File):
+    """Lets FileSystemStorage move the finished file into place instead of copying it."""
+
+    def temporary_file_path(self):
+        return self.file.name
+
+
+def export_posts(task_id):
+    task = Task.objects.select_related("user").get(pk=task_id)
+    broadcaster = Broadcaster()
+    part_path = None
+    try:
+        total = Post.objects.filter(author_id=task.user_id).count()
+        if not report_progress(
+            task, status=Task.Status.RUNNING, done=0, total=total, broadcaster=broadcaster
+        ):
+            raise TaskNoLongerActive
+        part_path = _write_export(task, broadcaster)
+        size = part_path.stat().st_size
+        stored_name = _store(task, part_path)
+        part_path = None
+        notice = "" if _email_sent(task, stored_name, size) else EMAIL_FAILED_NOTICE
+        report_progress(
+            task,
+            status=Task.Status.SUCCEEDED,
+            done=task.done,
+            total=task.done,
+            result=stored_name,
+            result_size=size,
+            notice=notice,
+            broadcaster=broadcaster,
+        )
+    except TaskNoLongerActive:
+        logger.info("export %s stopped: the task is no longer active", task_id)
+    except JobTimeoutException:
+        logger.warning("export %s hit its timeout", task_id)
+        report_progress(
+            task, status=Task.Status.FAILED, error=TIMEOUT_REASON, broadcaster=broadcaster
+        )
+        raise
+    except Exception:
+        logger.exception("export %s failed", task_id)
+        report_progress(
+            task, status=Task.Status.FAILED, error=FAILURE_REASON, broadcaster=broadcaster
+        )
+        raise
+    finally:
+        if part_path is not None:
+            part_path.unlink(missing_ok=True)
+        broadcaster.close()
+
+
+def _write_export(task, broadcaster):
+    """Write SPEC §7's JSON to a temporary file; returns its path."""
+    tmp_dir = Path(settings.MEDIA_ROOT) / "exports" / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=tmp_dir, prefix=f"{task.pk}-", suffix=".part")
+    path = Path(name)
+    header = {"user": task.user.username, "exported_at": _utc_iso(timezone.now())}
+    throttle = Throttle()
+    done = 0
+    with os.fdopen(fd, "wb", buffering=1 << 20) as out:
+        out.write(json.dumps(header, ensure_ascii=False)[:-1].encode() + b', "posts": [\n')
+        for chunk, count in post_json_lines(task.user_id):
+            # Lines end with "\n"; JSON arrays need "," between the objects.
+            out.write(chunk.replace(b"\n", b",\n"))
+            done += count
+            if throttle.due() and not report_progress(task, done=done, broadcaster=broadcaster):
+                raise TaskNoLongerActive
+        if done:
+            out.seek(out.tell() - 2)  # drop the last ",\n"
+        out.write(b"\n]}\n")
+        out.truncate()
+    task.done = done
+    return path
+
+
+def _store(task, path):
+    name = f"exports/{task.user_id}/{task.pk}.json"
+    with open(path, "rb") as handle:
+        return default_storage.save(name, _MovableFile(handle, name=str(path)))
+
+
+def _email_sent(task, stored_name, size):
+    try:
+        send_export_email(task=task, stored_name=stored_name, size=size)
+        return True
+    except Exception:
+        logger.exception("export %s: the e-mail could not be sent", task.pk)
+        return False
+
+
+def _utc_iso(moment):
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,180 @@
+"""The only places where a Task is created, cancelled, retried or reconciled with RQ."""
+
+import logging
+import uuid
+from datetime import timedelta
+from functools import partial
+
+import django_rq
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from redis.exceptions import RedisError
+from rq.command import send_stop_job_command
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job, JobStatus
+
+from exports.models import Task
+from exports.progress import report_progress
+from microblog.models import Post
+
+logger = logging.getLogger(__name__)
+
+EXPORT_TASK_NAME = "export_posts"
+EXPORT_DESCRIPTION = "Exporting posts…"
+QUEUE_FAILED_REASON = "The task could not be queued — please try again in a moment."
+WORKER_LOST_REASON = "the worker stopped unexpectedly — please try again"
+CANCELLED_NOTICE = "Cancelled."
+# A running job whose worker has not beaten for this long is considered dead.
+HEARTBEAT_GRACE = timedelta(seconds=30)
+# A queued task gets this long to appear in RQ (its on_commit enqueue may still be running).
+ENQUEUE_GRACE = timedelta(seconds=30)
+
+
+class TaskError(Exception):
+    """A user-facing refusal; ``str()`` is the message to show."""
+
+
+class TaskAlreadyActive(TaskError):
+    def __init__(self):
+        super().__init__("An export task is currently in progress.")
+
+
+class TaskRateLimited(TaskError):
+    def __init__(self, limit):
+        super().__init__(f"You can start at most {limit} exports per hour. Please try again later.")
+
+
+class TaskLaunchFailed(TaskError):
+    pass
+
+
+class TaskNotActive(TaskError):
+    def __init__(self):
+        super().__init__("This task has already finished.")
+
+
+def get_queue():
+    return django_rq.get_queue("default")
+
+
+def launch_task(*, user, name, description, func, args=(), job_timeout=None):
+    """Record a Task and enqueue its job once the row is committed.
+
+    The job id is ours (the Task pk), so the row exists before any worker can see the job.
+    If enqueueing fails the row ends ``failed`` and TaskLaunchFailed is raised: never an
+    orphan active row.
+    """
+    task = Task(id=uuid.uuid4().hex, name=name, description=description, user=user)
+    try:
+        with transaction.atomic():
+            task.save(force_insert=True)
+    except IntegrityError:
+        if Task.objects.of(user).active().filter(name=name).exists():
+            raise TaskAlreadyActive from None
+        raise
+    transaction.on_commit(partial(_enqueue, task, func, args, job_timeout))
+    if task.status == Task.Status.FAILED:
+        raise TaskLaunchFailed(task.error)
+    return task
+
+
+def _enqueue(task, func, args, job_timeout):
+    try:
+        get_queue().enqueue(
+            func,
+            *args,
+            job_id=task.pk,
+            job_timeout=job_timeout,
+            description=task.description,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+        )
+    except (RedisError, OSError):
+        logger.exception("could not enqueue task %s", task.pk)
+        report_progress(task, status=Task.Status.FAILED, error=QUEUE_FAILED_REASON)
+
+
+def export_timeout(post_count):
+    """Seconds an export of ``post_count`` posts may run: generous, but scaled to its size."""
+    return settings.EXPORT_TIMEOUT_BASE + post_count // settings.EXPORT_TIMEOUT_POSTS_PER_SECOND
+
+
+def export_launch(*, user):
+    limit = settings.EXPORTS_PER_HOUR
+    recent = Task.objects.of(user).filter(
+        name=EXPORT_TASK_NAME, created_at__gte=timezone.now() - timedelta(hours=1)
+    )
+    if limit and recent.count() >= limit:
+        raise TaskRateLimited(limit)
+    return launch_task(
+        user=user,
+        name=EXPORT_TASK_NAME,
+        description=EXPORT_DESCRIPTION,
+        func="exports.jobs.export_posts",
+        args=(),
+        job_timeout=export_timeout(Post.objects.filter(author=user).count()),
+    )
+
+
+def cancel_task(*, task):
+    """Mark the task cancelled, then stop its job: a queued job is cancelled, a running one
+    is killed through RQ's stop-job command (its late reports can no longer change the row)."""
+    if not report_progress(task, status=Task.Status.CANCELLED, notice=CANCELLED_NOTICE):
+        raise TaskNotActive
+    connection = get_queue().connection
+    try:
+        job = Job.fetch(task.pk, connection=connection)
+        if job.get_status() == JobStatus.STARTED:
+            send_stop_job_command(connection, task.pk)
+        else:
+            job.cancel()
+    except (NoSuchJobError, InvalidJobOperation):
+        pass
+    except RedisError:
+        logger.warning("could not stop the job of task %s", task.pk, exc_info=True)
+    return task
+
+
+def retry_task(*, task):
+    if task.status != Task.Status.FAILED:
+        raise TaskError("Only failed tasks can be retried.")
+    return export_launch(user=task.user)
+
+
+def reconcile_active_tasks(*, connection=None):
+    """Fail every active Task whose RQ job is gone, finished or abandoned by a dead worker.
+
+    Workers run this at start and every maintenance interval, so a SIGKILLed worker or
+    work-horse, or a Redis that lost its data, cannot leave a task active for ever.
+    """
+    connection = connection or get_queue().connection
+    now = timezone.now()
+    reconciled = 0
+    for task in Task.objects.active().filter(created_at__lt=now - ENQUEUE_GRACE):
+        verdict = _verdict(task, connection, now)
+        if verdict is not None:
+            status, reason = verdict
+            if report_progress(task, status=status, error=reason):
+                logger.warning("reconciled task %s to %s: %s", task.pk, status, reason)
+                reconciled += 1
+    return reconciled
+
+
+def _verdict(task, connection, now):
+    try:
+        job = Job.fetch(task.pk, connection=connection)
+    except NoSuchJobError:
+        return Task.Status.FAILED, WORKER_LOST_REASON
+    status = job.get_status()
+    if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+        return None
+    if status == JobStatus.STARTED:
+        beat = job.last_heartbeat
+        if beat is not None and now - beat.replace(tzinfo=now.tzinfo) < HEARTBEAT_GRACE:
+            return None
+        return Task.Status.FAILED, WORKER_LOST_REASON
+    if status in (JobStatus.STOPPED, JobStatus.CANCELED):
+        return Task.Status.CANCELLED, ""
+    # FINISHED or FAILED in RQ while our row is still active: the job died before reporting.
+    return Task.Status.FAILED, WORKER_LOST_REASON

@@ -1,0 +1,60 @@
+"""Stream a user's posts out of the database as JSON objects, one per line, oldest first.
+
+The database builds each JSON object itself (PostgreSQL ``json_build_object`` through COPY,
+SQLite ``json_object``), so Python only moves bytes: memory stays flat and the export runs close
+to the database's own speed. Each yielded chunk is ``(bytes, number_of_posts_in_it)``; every post
+ends with a newline and contains none (JSON escapes them).
+"""
+
+from django.db import connection
+
+from microblog.models import Post
+
+SQLITE_BATCH = 2000
+
+# COPY in CSV format with quote and delimiter bytes that JSON output never contains: text format
+# would escape the backslashes of the JSON a second time.
+_POSTGRES_COPY = """
+COPY (
+    SELECT json_build_object(
+        'body', body,
+        'timestamp', to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    )
+    FROM {table} WHERE author_id = {author_id} ORDER BY timestamp, id
+) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')
+"""
+
+# Django stores SQLite datetimes as UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]"; pad to microseconds.
+_SQLITE_SELECT = """
+SELECT json_object(
+    'body', body,
+    'timestamp', substr(timestamp, 1, 10) || 'T' || substr(timestamp, 12, 8) || '.'
+                 || substr(substr(timestamp, 21) || '000000', 1, 6) || 'Z'
+)
+FROM {table} WHERE author_id = %s ORDER BY timestamp, id
+"""
+
+
+def post_json_lines(author_id):
+    table = connection.ops.quote_name(Post._meta.db_table)
+    if connection.vendor == "postgresql":
+        yield from _postgres_lines(table, int(author_id))
+    elif connection.vendor == "sqlite":
+        yield from _sqlite_lines(table, author_id)
+    else:
+        raise NotImplementedError(f"exports support PostgreSQL and SQLite, not {connection.vendor}")
+
+
+def _postgres_lines(table, author_id):
+    connection.ensure_connection()
+    sql = _POSTGRES_COPY.format(table=table, author_id=author_id)
+    with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in copy:
+            yield bytes(row), 1
+
+
+def _sqlite_lines(table, author_id):
+    with connection.cursor() as cursor:
+        cursor.execute(_SQLITE_SELECT.format(table=table), [author_id])
+        while rows := cursor.fetchmany(SQLITE_BATCH):
+            yield ("\n".join(row[0] for row in rows) + "\n").encode(), len(rows)

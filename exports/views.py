@@ -1,0 +1,76 @@
+"""Export endpoints (SPEC §5): thin — check the user and input, call a service, respond."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from exports import selectors, services
+from exports.models import Task
+
+
+def _back(request):
+    """Redirect to the page the form was on, if it is ours; else to the user's profile."""
+    target = request.POST.get("next") or request.headers.get("referer", "")
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect("profile", username=request.user.username)
+
+
+def _own_task_or_404(request, task_id):
+    task = selectors.user_task(request.user, task_id)
+    if task is None:
+        raise Http404("No such task.")
+    return task
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def exports(request):
+    if request.method == "GET":
+        return render(request, "exports/history.html", {"tasks": selectors.tasks_for(request.user)})
+    try:
+        services.export_launch(user=request.user)
+    except services.TaskError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.info(request, "Your export has started. You will get an e-mail when it is ready.")
+    return _back(request)
+
+
+@login_required
+@require_GET
+@never_cache
+def status(request, task_id):
+    return JsonResponse(_own_task_or_404(request, task_id).as_message())
+
+
+@login_required
+@require_GET
+def download(request, task_id):
+    task = _own_task_or_404(request, task_id)
+    if task.status != Task.Status.SUCCEEDED or not task.result:
+        raise Http404("This export has no file.")
+    try:
+        handle = task.result.open("rb")
+    except FileNotFoundError:
+        return render(request, "exports/expired.html", status=410)
+    return FileResponse(
+        handle, as_attachment=True, filename="posts.json", content_type="application/json"
+    )
+
+
+@login_required
+@require_POST
+def cancel(request, task_id):
+    task = _own_task_or_404(request, task_id)
+    try:
+        services.cancel_task(task=task)
+    except services.TaskError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.info(request, "The export was cancelled.")
+    return _back(request)

@@ -1,0 +1,78 @@
+"""Reads settings from the environment through django-environ, failing with one clear line.
+
+A missing or malformed variable must stop start-up with a message naming it (SPEC §4), not a
+traceback: every getter turns a parse error into ``SystemExit("Configuration error: VAR ...")``.
+"""
+
+import sys
+
+REQUIRED = object()
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _parse_bool(raw):
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError("expected true/false, 1/0, yes/no or on/off")
+
+
+def _parse_list(raw):
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+class Config:
+    """Typed getters over an ``environ.Env``; ``default=REQUIRED`` makes a variable mandatory."""
+
+    def __init__(self, env):
+        self.env = env
+
+    def _get(self, name, parse, default):
+        raw = self.env.ENVIRON.get(name)
+        if raw is None:
+            if default is REQUIRED:
+                self.fail(name, "is required but not set")
+            return default
+        try:
+            return parse(raw)
+        except Exception as error:  # noqa: BLE001 - any parse error becomes one line
+            self.fail(name, f"has a malformed value ({error})")
+
+    @staticmethod
+    def fail(name, reason):
+        message = f"Configuration error: {name} {reason}"
+        print(message, file=sys.stderr)
+        raise SystemExit(1)
+
+    def str(self, name, default=REQUIRED):
+        return self._get(name, str, default)
+
+    def bool(self, name, default=REQUIRED):
+        return self._get(name, _parse_bool, default)
+
+    def int(self, name, default=REQUIRED):
+        return self._get(name, int, default)
+
+    def list(self, name, default=REQUIRED):
+        return self._get(name, _parse_list, default)
+
+    def url(self, name, default=REQUIRED):
+        def parse(raw):
+            url = self.env.url(name)
+            if url.scheme not in {"redis", "rediss", "unix"} or not (url.hostname or url.path):
+                raise ValueError("expected redis://host:port/db")
+            return raw
+
+        return self._get(name, parse, default)
+
+    def db_url(self, name, default):
+        def parse(raw):
+            parsed = self.env.db_url_config(raw)
+            if not parsed.get("ENGINE") or not parsed.get("NAME"):
+                raise ValueError("expected e.g. postgres://user@host:5432/name or sqlite:///path")
+            return parsed
+
+        return self._get(name, parse, None) or parse(default)

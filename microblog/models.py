@@ -1,0 +1,61 @@
+"""Posts and the follow graph."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+POST_MAX_LENGTH = 280
+
+
+class PostQuerySet(models.QuerySet):
+    def timeline_for(self, user):
+        """The user's own posts and those of everyone they follow, newest first."""
+        followed = Follow.objects.filter(follower=user).values("followed_id")
+        return (
+            self.filter(Q(author=user) | Q(author__in=followed))
+            .select_related("author")
+            .order_by("-timestamp", "-id")
+        )
+
+    def newest_first(self):
+        return self.select_related("author").order_by("-timestamp", "-id")
+
+
+class Post(models.Model):
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts"
+    )
+    body = models.CharField(max_length=POST_MAX_LENGTH)
+    timestamp = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-timestamp"]
+        # "Posts of a user in time order": profiles, timelines and exports all walk this index.
+        indexes = [models.Index(fields=["author", "timestamp"], name="post_author_time")]
+
+    def __str__(self):
+        return f"{self.author}: {self.body[:40]}"
+
+
+class Follow(models.Model):
+    follower = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="following_links"
+    )
+    followed = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follower_links"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followed"], name="follow_once"),
+            models.CheckConstraint(
+                condition=~Q(follower=models.F("followed")), name="no_self_follow"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.follower} → {self.followed}"

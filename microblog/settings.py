@@ -1,0 +1,202 @@
+"""Microblog settings: everything an operator may change comes from the environment (SPEC §4)."""
+
+from pathlib import Path
+
+import environ
+
+from microblog.config import REQUIRED, Config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"  # local state: SQLite database, mail, pid files
+VAR_DIR.mkdir(exist_ok=True)
+
+config = Config(environ.Env())
+
+DEBUG = config.bool("DEBUG", default=False)
+# A development key is only acceptable while DEBUG is on; production must set its own.
+SECRET_KEY = config.str("SECRET_KEY", default="django-insecure-dev-only" if DEBUG else REQUIRED)
+ALLOWED_HOSTS = config.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = config.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",  # first, so that `runserver` serves ASGI (HTTP and websockets) too
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django.forms",  # lets TemplatesSetting find Django's own widget templates
+    "channels",
+    "django_rq",
+    "accounts",
+    "microblog",
+    "exports",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "microblog.urls"
+FORM_RENDERER = "microblog.forms_renderer.BootstrapFormRenderer"
+ASGI_APPLICATION = "microblog.asgi.application"
+WSGI_APPLICATION = "microblog.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "exports.context_processors.tasks",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": config.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the worker write progress while daphne reads; IMMEDIATE avoids
+    # "database is locked" upgrades when both write at once.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    # Tests run web and worker in separate processes, so the test database must be a file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = config.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "index"
+LOGOUT_REDIRECT_URL = "index"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "media/"
+MEDIA_ROOT = config.str("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# Hashed, compressed static files need `collectstatic`; development and tests serve from finders.
+STATIC_MANIFEST = config.bool("STATIC_MANIFEST", default=not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+
+# Redis carries the RQ queue and the Channels layer. `make run` and the test session start an
+# embedded server and set REDIS_URL; standalone commands fall back to the conventional local one.
+REDIS_URL = config.url("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # redis-py's 5 s socket timeout would kill idle websockets (channels_redis#422).
+            "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+            # Must outlive daphne's websocket timeout (default 24 h) so members stay in groups.
+            "group_expiry": 86400,
+        },
+    },
+}
+
+RQ_QUEUES = {
+    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
+}
+RQ = {
+    # Our services enqueue from transaction.on_commit themselves, so enqueue() acts at once.
+    "COMMIT_MODE": "auto",
+    "WORKER_CLASS": "exports.workers.ReconcilingWorker",
+}
+RQ_SHOW_ADMIN_LINK = True
+
+email_host = config.str("EMAIL_HOST", default="")
+DEFAULT_FROM_EMAIL = config.str("DEFAULT_FROM_EMAIL", default="Microblog <noreply@localhost>")
+if email_host:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": email_host,
+                "port": config.int("EMAIL_PORT", default=25),
+                "username": config.str("EMAIL_HOST_USER", default=""),
+                "password": config.str("EMAIL_HOST_PASSWORD", default=""),
+                "use_tls": config.bool("EMAIL_USE_TLS", default=False),
+                "timeout": 30,
+            },
+        },
+    }
+else:
+    # Without an SMTP relay, mail lands in var/mail/ so a developer can read it.
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(VAR_DIR / "mail")},
+        },
+    }
+
+# Exports (SPEC §7).
+EXPORT_ATTACHMENT_MAX_BYTES = config.int("EXPORT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+SITE_URL = config.str("SITE_URL", default="http://127.0.0.1:8000")
+
+SESSION_COOKIE_SECURE = config.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = config.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_SSL_REDIRECT = config.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = config.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = config.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = config.bool("SECURE_HSTS_PRELOAD", default=False)
+_proxy_header = config.str("SECURE_PROXY_SSL_HEADER", default="")
+if _proxy_header:
+    # e.g. "HTTP_X_FORWARDED_PROTO,https" when a TLS-terminating proxy sits in front.
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_header.split(",", 1))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "root": {"handlers": ["console"], "level": config.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}
+
+EXPORTS_PER_HOUR = config.int("EXPORTS_PER_HOUR", default=5)  # 0 disables the limit
+# Job timeout = base + posts / rate; generous so only a stuck export hits it.
+EXPORT_TIMEOUT_BASE = config.int("EXPORT_TIMEOUT_BASE", default=120)
+EXPORT_TIMEOUT_POSTS_PER_SECOND = config.int("EXPORT_TIMEOUT_POSTS_PER_SECOND", default=5000)

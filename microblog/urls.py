@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from microblog import health, views
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("explore/", views.explore, name="explore"),
+    path("user/<str:username>/", views.profile, name="profile"),
+    path("user/<str:username>/follow", views.follow, name="follow"),
+    path("user/<str:username>/unfollow", views.unfollow, name="unfollow"),
+    path("accounts/", include("accounts.urls")),
+    path("exports/", include("exports.urls")),
+    path("admin/django-rq/", include("django_rq.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,75 @@
+"""Timeline, explore and profile pages: thin views over selectors and services."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from exports.selectors import active_task
+from microblog import selectors, services
+from microblog.forms import PostForm
+from microblog.models import Post
+
+POSTS_PER_PAGE = 20
+
+
+def _page(request, queryset):
+    return Paginator(queryset, POSTS_PER_PAGE).get_page(request.GET.get("page"))
+
+
+@require_http_methods(["GET", "POST"])
+def index(request):
+    if not request.user.is_authenticated:
+        return render(request, "microblog/landing.html")
+    form = PostForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            services.post_create(author=request.user, body=form.cleaned_data["body"])
+            messages.success(request, "Your post is now live!")
+            return redirect("index")
+        messages.error(request, "Your post was not published: " + " ".join(form.errors["body"]))
+    page = _page(request, Post.objects.timeline_for(request.user))
+    return render(request, "microblog/index.html", {"form": form, "page": page})
+
+
+def explore(request):
+    page = _page(request, Post.objects.newest_first())
+    return render(request, "microblog/explore.html", {"page": page})
+
+
+def profile(request, username):
+    author = get_object_or_404(get_user_model(), username=username)
+    page = _page(request, Post.objects.newest_first().filter(author=author))
+    own = request.user.is_authenticated and request.user.pk == author.pk
+    context = {
+        "author": author,
+        "page": page,
+        "counts": selectors.follow_counts(author),
+        "is_following": selectors.is_following(request.user, author),
+        "own_profile": own,
+        "active_export": active_task(request.user, "export_posts") if own else None,
+    }
+    return render(request, "microblog/profile.html", context)
+
+
+@login_required
+@require_POST
+def follow(request, username):
+    other = get_object_or_404(get_user_model(), username=username)
+    if other.pk == request.user.pk:
+        messages.error(request, "You cannot follow yourself.")
+    else:
+        services.follow(follower=request.user, followed=other)
+        messages.success(request, f"You are following {other.username}.")
+    return redirect("profile", username=username)
+
+
+@login_required
+@require_POST
+def unfollow(request, username):
+    other = get_object_or_404(get_user_model(), username=username)
+    services.unfollow(follower=request.user, followed=other)
+    messages.info(request, f"You are not following {other.username} any more.")
+    return redirect("profile", username=username)
