@@ -16,13 +16,13 @@ from rq.timeouts import JobTimeoutException
 from exports.emails import send_export_email
 from exports.models import Task
 from exports.progress import Broadcaster, Throttle, report_progress
+from exports.services import FAILURE_REASON
 from exports.streaming import post_json_lines
 from microblog.models import Post
 
 logger = logging.getLogger(__name__)
 
 TIMEOUT_REASON = "The export took too long and was stopped — please try again later."
-FAILURE_REASON = "The export failed because of an internal error — please try again."
 EMAIL_FAILED_NOTICE = "The export is ready, but the e-mail could not be sent."
 
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
+from rq import Callback
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
@@ -24,6 +25,7 @@ EXPORT_TASK_NAME = "export_posts"
 EXPORT_DESCRIPTION = "Exporting posts…"
 QUEUE_FAILED_REASON = "The task could not be queued — please try again in a moment."
 WORKER_LOST_REASON = "the worker stopped unexpectedly — please try again"
+FAILURE_REASON = "The export failed because of an internal error — please try again."
 CANCELLED_NOTICE = "Cancelled."
 # A running job whose worker has not beaten for this long is considered dead.
 HEARTBEAT_GRACE = timedelta(seconds=30)
@@ -59,7 +61,7 @@ def get_queue():
 
 
 def launch_task(*, user, name, description, func, args=(), job_timeout=None):
-    """Record a Task and enqueue its job once the row is committed.
+    """Record a Task and enqueue ``func(task_id, *args)`` once the row is committed.
 
     The job id is ours (the Task pk), so the row exists before any worker can see the job.
     If enqueueing fails the row ends ``failed`` and TaskLaunchFailed is raised: never an
@@ -83,16 +85,27 @@ def _enqueue(task, func, args, job_timeout):
     try:
         get_queue().enqueue(
             func,
+            task.pk,
             *args,
             job_id=task.pk,
             job_timeout=job_timeout,
             description=task.description,
             result_ttl=3600,
             failure_ttl=7 * 24 * 3600,
+            on_failure=Callback(on_job_failure),
         )
     except (RedisError, OSError):
         logger.exception("could not enqueue task %s", task.pk)
         report_progress(task, status=Task.Status.FAILED, error=QUEUE_FAILED_REASON)
+
+
+def on_job_failure(job, connection, exc_type, exc_value, traceback):
+    """RQ's failure callback: a job that failed before it could report (or was abandoned by a
+    dead worker) still ends its Task as failed."""
+    task = Task.objects.filter(pk=job.id).first()
+    if task is not None and task.is_active:
+        reason = WORKER_LOST_REASON if traceback is None else FAILURE_REASON
+        report_progress(task, status=Task.Status.FAILED, error=reason)
 
 
 def export_timeout(post_count):

@@ -5,6 +5,7 @@ traceback: every getter turns a parse error into ``SystemExit("Configuration err
 """
 
 import sys
+import warnings
 
 REQUIRED = object()
 _TRUE = {"1", "true", "yes", "on"}
@@ -70,7 +71,11 @@ class Config:
 
     def db_url(self, name, default):
         def parse(raw):
-            parsed = self.env.db_url_config(raw)
+            # django-environ warns about an unknown scheme (echoing the URL, password and all)
+            # before returning a config without ENGINE; we refuse that below in one line.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = self.env.db_url_config(raw)
             if not parsed.get("ENGINE") or not parsed.get("NAME"):
                 raise ValueError("expected e.g. postgres://user@host:5432/name or sqlite:///path")
             return parsed

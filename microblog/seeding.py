@@ -60,7 +60,8 @@ def seed_posts(*, author, count, seed=None):
                 for row in rows:
                     copy.write_row(row)
         else:
+            adapt = connection.ops.adapt_datetimefield_value
             sql = f'INSERT INTO "{table}" (author_id, body, timestamp) VALUES (%s, %s, %s)'
-            while batch := list(islice(rows, BATCH)):
+            while batch := [(a, b, adapt(t)) for a, b, t in islice(rows, BATCH)]:
                 cursor.executemany(sql, batch)
     return count

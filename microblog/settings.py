@@ -1,5 +1,6 @@
 """Microblog settings: everything an operator may change comes from the environment (SPEC §4)."""
 
+import os
 from pathlib import Path
 
 import environ
@@ -79,8 +80,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    # Tests run web and worker in separate processes, so the test database must be a file.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # Tests run web and worker in separate processes, so the test database must be a file
+    # (one per test run, so that two runs never share it).
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = config.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -118,6 +120,7 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+WHITENOISE_AUTOREFRESH = not STATIC_MANIFEST
 
 # Redis carries the RQ queue and the Channels layer. `make run` and the test session start an
 # embedded server and set REDIS_URL; standalone commands fall back to the conventional local one.

@@ -1,0 +1,120 @@
+"""Fixtures shared by every app's tests: factories, Redis, real processes, a real browser."""
+
+import os
+import shutil
+
+import pytest
+import redis
+from django.conf import settings
+
+from microblog.testing import processes
+from microblog.testing.factories import PASSWORD, UserFactory
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def logged_in(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def media_root(tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def redis_client():
+    """The session's own Redis: empty at the start of each test, flushed after it."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushall()
+    yield client
+    client.flushall()
+    client.close()
+
+
+@pytest.fixture
+def smtp_server():
+    """A real local SMTP server (aiosmtpd) that keeps what it receives in ``.messages``."""
+    from microblog.testing.smtp import LocalSMTPServer
+
+    server = LocalSMTPServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def worker(transactional_db, redis_client, media_root, smtp_server, tmp_path):
+    """A real `manage.py rqworker` process on the test database and Redis, mailing via SMTP."""
+    process = processes.start_worker(
+        tmp_path / "worker.log", MEDIA_ROOT=media_root, **smtp_server.env()
+    )
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def web(transactional_db, redis_client, media_root, tmp_path):
+    """A real daphne process serving HTTP and websockets on a free loopback port."""
+    process = processes.start_daphne(tmp_path / "daphne.log", MEDIA_ROOT=media_root)
+    yield process
+    process.stop()
+
+
+def _chromium_missing():
+    if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM):
+        return None
+    message = f"{CHROMIUM} is not installed (apt-get install chromium)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _chromium_missing()
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread, which makes Django refuse ORM
+    # calls from the test itself. Only this test process is exempted: servers under test never
+    # see the variable (processes.child_env drops it).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
