@@ -22,6 +22,14 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request, settings):
+    """PBKDF2 costs ~0.5 s per user and is not what tests test. End-to-end tests keep it: their
+    users log in through real server processes that only know the production hashers."""
+    if request.node.get_closest_marker("e2e") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def password():
     return PASSWORD
@@ -96,19 +104,23 @@ def _chromium_missing():
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """Real headless Chromium. Function-scoped: Playwright's sync API holds an event loop in this
+    thread while it runs, which would break async_to_sync in the tests that follow."""
     _chromium_missing()
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an event loop in this thread, which makes Django refuse ORM
-    # calls from the test itself. Only this test process is exempted: servers under test never
-    # see the variable (processes.child_env drops it).
+    # That loop also makes Django refuse ORM calls from the test itself. Only this test process
+    # is exempted: servers under test never see the variable (processes.child_env drops it).
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from rq.job import Job, JobStatus
 
 from exports import services
@@ -69,10 +70,17 @@ def test_when_redis_is_down_the_task_ends_failed_with_a_clear_message(user, sett
 def test_exports_are_rate_limited_per_hour(user, redis_client, settings):
     settings.EXPORTS_PER_HOUR = 2
     TaskFactory(user=user, status=Task.Status.SUCCEEDED)
-    TaskFactory(user=user, status=Task.Status.FAILED)
+    TaskFactory(user=user, status=Task.Status.FAILED, started_at=timezone.now())
 
     with pytest.raises(services.TaskRateLimited, match="at most 2 exports per hour"):
         services.export_launch(user=user)
+
+
+def test_exports_that_never_ran_do_not_count_against_the_rate_limit(user, redis_client, settings):
+    settings.EXPORTS_PER_HOUR = 1
+    TaskFactory(user=user, status=Task.Status.FAILED, error=services.QUEUE_FAILED_REASON)
+
+    assert services.export_launch(user=user).status == Task.Status.QUEUED
 
 
 def test_cancelling_a_queued_task_cancels_its_job(user, redis_client):

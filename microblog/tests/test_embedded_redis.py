@@ -1,0 +1,54 @@
+"""`python -m microblog.embedded_redis COMMAND` (microblog/embedded_redis.py)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import redis
+from django.conf import settings
+
+PING = (
+    "import os, redis; url = os.environ['REDIS_URL']; "
+    "print(url); print(redis.Redis.from_url(url).ping())"
+)
+
+
+def run_wrapped(*command, redis_url=None):
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return subprocess.run(
+        [sys.executable, "-m", "microblog.embedded_redis", *command],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_command_runs_against_a_private_redis_that_is_stopped_afterwards():
+    result = run_wrapped(sys.executable, "-c", PING)
+
+    assert result.returncode == 0, result.stderr
+    *_, url, pong = result.stdout.splitlines()
+    assert pong == "True"
+    assert url != settings.REDIS_URL
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    with pytest.raises(redis.ConnectionError):
+        client.ping()
+    client.close()
+
+
+def test_the_commands_exit_code_is_passed_through():
+    result = run_wrapped(sys.executable, "-c", "import sys; sys.exit(7)")
+
+    assert result.returncode == 7
+
+
+def test_with_redis_url_set_the_command_runs_against_that_server():
+    result = run_wrapped(sys.executable, "-c", PING, redis_url=settings.REDIS_URL)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [settings.REDIS_URL, "True"]
