@@ -6,8 +6,17 @@ from exports.models import Task
 
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "name", "status", "progress", "created_at", "duration")
-    list_filter = ("status", "name")
+    list_display = (
+        "id",
+        "user",
+        "name",
+        "status",
+        "progress",
+        "created_at",
+        "duration",
+        "purged_at",
+    )
+    list_filter = ("status", "name", ("purged_at", admin.EmptyFieldListFilter))
     search_fields = ("=id", "user__username")
     list_select_related = ("user",)
     raw_id_fields = ("user",)

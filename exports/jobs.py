@@ -117,6 +117,8 @@ def _email_sent(task, stored_name, size):
     try:
         send_export_email(task=task, stored_name=stored_name, size=size)
         return True
+    except JobTimeoutException:
+        raise  # an Exception too: the broad clause below must not swallow the job's timeout
     except Exception:
         logger.exception("export %s: the e-mail could not be sent", task.pk)
         return False

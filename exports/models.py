@@ -44,6 +44,8 @@ class Task(models.Model):
     notice = models.CharField(max_length=500, blank=True)
     result = models.FileField(upload_to="exports/", max_length=255, blank=True)
     result_size = models.PositiveBigIntegerField(null=True, blank=True)
+    # Set when the retention job deleted the file; downloads then answer 410 Gone.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     objects = TaskQuerySet.as_manager()
 
@@ -75,7 +77,7 @@ class Task(models.Model):
 
     @property
     def download_url(self):
-        if self.status == self.Status.SUCCEEDED and self.result:
+        if self.status == self.Status.SUCCEEDED and self.result and not self.purged_at:
             return reverse("exports:download", kwargs={"task_id": self.pk})
         return None
 

@@ -4,6 +4,7 @@ import logging
 import uuid
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 
 import django_rq
 from django.conf import settings
@@ -27,10 +28,6 @@ QUEUE_FAILED_REASON = "The task could not be queued — please try again in a mo
 WORKER_LOST_REASON = "the worker stopped unexpectedly — please try again"
 FAILURE_REASON = "The export failed because of an internal error — please try again."
 CANCELLED_NOTICE = "Cancelled."
-# A running job whose worker has not beaten for this long is considered dead.
-HEARTBEAT_GRACE = timedelta(seconds=30)
-# A queued task gets this long to appear in RQ (its on_commit enqueue may still be running).
-ENQUEUE_GRACE = timedelta(seconds=30)
 
 
 class TaskError(Exception):
@@ -115,8 +112,11 @@ def export_timeout(post_count):
 
 def export_launch(*, user):
     limit = settings.EXPORTS_PER_HOUR
-    recent = Task.objects.of(user).filter(
-        name=EXPORT_TASK_NAME, created_at__gte=timezone.now() - timedelta(hours=1)
+    # Exports that never ran (e.g. refused while Redis was down) do not count.
+    recent = (
+        Task.objects.of(user)
+        .filter(name=EXPORT_TASK_NAME, created_at__gte=timezone.now() - timedelta(hours=1))
+        .exclude(status=Task.Status.FAILED, started_at=None)
     )
     if limit and recent.count() >= limit:
         raise TaskRateLimited(limit)
@@ -155,6 +155,27 @@ def retry_task(*, task):
     return export_launch(user=task.user)
 
 
+def purge_expired_exports(*, now=None):
+    """Delete export files older than EXPORT_RETENTION_DAYS and the leftovers of dead jobs."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.EXPORT_RETENTION_DAYS)
+    purged = 0
+    expired = Task.objects.filter(finished_at__lt=cutoff, purged_at=None).exclude(result="")
+    for task in expired:
+        task.result.delete(save=False)
+        Task.objects.filter(pk=task.pk).update(purged_at=now)
+        purged += 1
+    tmp_dir = Path(settings.MEDIA_ROOT) / "exports" / "tmp"
+    if tmp_dir.is_dir():
+        for part in tmp_dir.glob("*.part"):
+            task_id = part.name.split("-", 1)[0]
+            if not Task.objects.active().filter(pk=task_id).exists():
+                part.unlink(missing_ok=True)
+    if purged:
+        logger.info("purged %d expired export file(s)", purged)
+    return purged
+
+
 def reconcile_active_tasks(*, connection=None):
     """Fail every active Task whose RQ job is gone, finished or abandoned by a dead worker.
 
@@ -164,7 +185,8 @@ def reconcile_active_tasks(*, connection=None):
     connection = connection or get_queue().connection
     now = timezone.now()
     reconciled = 0
-    for task in Task.objects.active().filter(created_at__lt=now - ENQUEUE_GRACE):
+    enqueue_grace = timedelta(seconds=settings.TASK_ENQUEUE_GRACE)
+    for task in Task.objects.active().filter(created_at__lt=now - enqueue_grace):
         verdict = _verdict(task, connection, now)
         if verdict is not None:
             status, reason = verdict
@@ -184,7 +206,8 @@ def _verdict(task, connection, now):
         return None
     if status == JobStatus.STARTED:
         beat = job.last_heartbeat
-        if beat is not None and now - beat.replace(tzinfo=now.tzinfo) < HEARTBEAT_GRACE:
+        grace = timedelta(seconds=settings.TASK_HEARTBEAT_GRACE)
+        if beat is not None and now - beat.replace(tzinfo=now.tzinfo) < grace:
             return None
         return Task.Status.FAILED, WORKER_LOST_REASON
     if status in (JobStatus.STOPPED, JobStatus.CANCELED):

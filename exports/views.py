@@ -55,6 +55,8 @@ def download(request, task_id):
     if task.status != Task.Status.SUCCEEDED or not task.result:
         raise Http404("This export has no file.")
     try:
+        if task.purged_at:
+            raise FileNotFoundError(task.result.name)
         handle = task.result.open("rb")
     except FileNotFoundError:
         return render(request, "exports/expired.html", status=410)

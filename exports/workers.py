@@ -1,29 +1,36 @@
 """The RQ worker class `manage.py rqworker` uses (settings.RQ["WORKER_CLASS"]).
 
 RQ alone notices a dead worker's job only after ~7 minutes (heartbeat TTL, then a maintenance
-pass every 10 minutes). This worker beats every 5 s, runs maintenance every 15 s, and each
-maintenance pass (and its start) also reconciles active Task rows with RQ.
+pass every 10 minutes). This worker beats every few seconds, runs maintenance every
+RQ_MAINTENANCE_INTERVAL seconds, and each maintenance pass (and its start) also reconciles
+active Task rows with RQ and purges expired export files.
 """
 
 import logging
 
+from django.conf import settings
 from rq.worker import Worker
 
-from exports.services import reconcile_active_tasks
+from exports.services import purge_expired_exports, reconcile_active_tasks
 
 logger = logging.getLogger(__name__)
+PURGE_LOCK = "microblog:exports:purge-lock"
 
 
 class ReconcilingWorker(Worker):
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("job_monitoring_interval", 5)
-        kwargs.setdefault("maintenance_interval", 15)
-        kwargs.setdefault("worker_ttl", 35)  # blocks on the queue for 20 s between passes
+        kwargs.setdefault("job_monitoring_interval", settings.RQ_JOB_MONITORING_INTERVAL)
+        kwargs.setdefault("maintenance_interval", settings.RQ_MAINTENANCE_INTERVAL)
+        # The worker blocks on the queue for worker_ttl - 15 s between maintenance passes.
+        kwargs.setdefault("worker_ttl", settings.RQ_MAINTENANCE_INTERVAL + 15)
         super().__init__(*args, **kwargs)
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()
         try:
             reconcile_active_tasks(connection=self.connection)
-        except Exception:
-            logger.exception("task reconciliation failed")
+            # Retention runs at most hourly, across all workers.
+            if self.connection.set(PURGE_LOCK, self.name, nx=True, ex=3600):
+                purge_expired_exports()
+        except Exception:  # maintenance must never kill the worker
+            logger.exception("task maintenance failed")

@@ -200,6 +200,16 @@ LOGGING = {
 }
 
 EXPORTS_PER_HOUR = config.int("EXPORTS_PER_HOUR", default=5)  # 0 disables the limit
+EXPORT_RETENTION_DAYS = config.int("EXPORT_RETENTION_DAYS", default=7)
+
+# How fast a dead worker's task is noticed (see exports/workers.py): workers beat every
+# RQ_JOB_MONITORING_INTERVAL s and reconcile every RQ_MAINTENANCE_INTERVAL s; a running job
+# whose beat is older than TASK_HEARTBEAT_GRACE s is declared lost.
+RQ_JOB_MONITORING_INTERVAL = config.int("RQ_JOB_MONITORING_INTERVAL", default=5)
+RQ_MAINTENANCE_INTERVAL = config.int("RQ_MAINTENANCE_INTERVAL", default=15)
+TASK_HEARTBEAT_GRACE = config.int("TASK_HEARTBEAT_GRACE", default=20)
+# A queued task younger than this may still be waiting for its on_commit enqueue.
+TASK_ENQUEUE_GRACE = config.int("TASK_ENQUEUE_GRACE", default=30)
 # Job timeout = base + posts / rate; generous so only a stuck export hits it.
 EXPORT_TIMEOUT_BASE = config.int("EXPORT_TIMEOUT_BASE", default=120)
 EXPORT_TIMEOUT_POSTS_PER_SECOND = config.int("EXPORT_TIMEOUT_POSTS_PER_SECOND", default=5000)

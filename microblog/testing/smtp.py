@@ -1,5 +1,6 @@
-"""A real SMTP server on loopback for tests (aiosmtpd), which can also refuse mail."""
+"""A real SMTP server on loopback for tests (aiosmtpd), which can also refuse or stall."""
 
+import asyncio
 import email
 from email import policy
 
@@ -13,6 +14,8 @@ class _Handler:
         self.server = server
 
     async def handle_DATA(self, server, session, envelope):
+        if self.server.stall:
+            await asyncio.sleep(self.server.stall)
         if self.server.refuse:
             return "554 Transaction failed: refused by the test"
         self.server.messages.append(
@@ -26,6 +29,7 @@ class LocalSMTPServer:
         self.port = free_port()
         self.messages = []
         self.refuse = False
+        self.stall = 0  # seconds to sit on each message before answering
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 
     def start(self):
