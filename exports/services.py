@@ -1,6 +1,7 @@
 """The only places where a Task is created, cancelled, retried or reconciled with RQ."""
 
 import logging
+import time
 import uuid
 from datetime import timedelta
 from functools import partial
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
-from rq import Callback
+from rq import Callback, Queue
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
@@ -28,6 +29,7 @@ QUEUE_FAILED_REASON = "The task could not be queued — please try again in a mo
 WORKER_LOST_REASON = "the worker stopped unexpectedly — please try again"
 FAILURE_REASON = "The export failed because of an internal error — please try again."
 CANCELLED_NOTICE = "Cancelled."
+DEQUEUE_GRACE_SECONDS = 0.5
 
 
 class TaskError(Exception):
@@ -196,12 +198,23 @@ def reconcile_active_tasks(*, connection=None):
     return reconciled
 
 
+def _waiting(job, connection):
+    return connection.lpos(Queue(job.origin, connection=connection).key, job.id) is not None
+
+
 def _verdict(task, connection, now):
     try:
         job = Job.fetch(task.pk, connection=connection)
     except NoSuchJobError:
         return Task.Status.FAILED, WORKER_LOST_REASON
     status = job.get_status()
+    if status == JobStatus.QUEUED and not _waiting(job, connection):
+        # A worker killed between popping the job and starting it loses it. A live worker
+        # needs milliseconds for that step, so look once more before declaring it lost.
+        time.sleep(DEQUEUE_GRACE_SECONDS)
+        if job.get_status() == JobStatus.QUEUED and not _waiting(job, connection):
+            return Task.Status.FAILED, WORKER_LOST_REASON
+        return None
     if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
         return None
     if status == JobStatus.STARTED:

@@ -21,9 +21,13 @@ class ReconcilingWorker(Worker):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("job_monitoring_interval", settings.RQ_JOB_MONITORING_INTERVAL)
         kwargs.setdefault("maintenance_interval", settings.RQ_MAINTENANCE_INTERVAL)
-        # The worker blocks on the queue for worker_ttl - 15 s between maintenance passes.
-        kwargs.setdefault("worker_ttl", settings.RQ_MAINTENANCE_INTERVAL + 15)
         super().__init__(*args, **kwargs)
+
+    @property
+    def dequeue_timeout(self):
+        # An idle worker only runs maintenance between blocking waits on the queue, which
+        # otherwise last worker_ttl - 15 s (405 s with rqworker's default --worker-ttl).
+        return max(1, min(super().dequeue_timeout, self.maintenance_interval))
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()

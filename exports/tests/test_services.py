@@ -140,3 +140,16 @@ def test_reconciliation_leaves_queued_jobs_and_fresh_tasks_alone(user, other_use
 
     assert Task.objects.get(pk=queued.pk).status == Task.Status.QUEUED
     assert Task.objects.get(pk=fresh.pk).status == Task.Status.QUEUED
+
+
+def test_reconciliation_fails_a_task_whose_job_a_dead_worker_popped_but_never_started(
+    user, redis_client
+):
+    task = services.export_launch(user=user)
+    redis_client.lmove("rq:queue:default", "rq:queue:default:intermediate")
+    _age(task)
+
+    assert services.reconcile_active_tasks(connection=redis_client) == 1
+
+    task.refresh_from_db()
+    assert (task.status, task.error) == (Task.Status.FAILED, services.WORKER_LOST_REASON)

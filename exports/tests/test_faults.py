@@ -1,0 +1,186 @@
+"""Fault injection on real processes: dead workers, lost Redis data, timeouts, SMTP trouble."""
+
+import json
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from exports import services
+from exports.jobs import EMAIL_FAILED_NOTICE, TIMEOUT_REASON
+from exports.models import Task
+from microblog.seeding import seed_posts
+from microblog.testing import processes
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
+
+# Production detects a dead worker within ~35 s; tests shrink the intervals to keep runs short.
+FAST_DETECTION = {
+    "RQ_JOB_MONITORING_INTERVAL": 1,
+    "RQ_MAINTENANCE_INTERVAL": 2,
+    "TASK_HEARTBEAT_GRACE": 3,
+    "TASK_ENQUEUE_GRACE": 1,
+}
+
+
+def wait_until(predicate, timeout, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def start_worker(tmp_path, name, media_root, smtp_server, **env):
+    env = {**smtp_server.env(), **env}
+    worker = processes.start_worker(tmp_path / f"{name}.log", MEDIA_ROOT=media_root, **env)
+    wait_until(lambda: "Listening on" in worker.output(), 30)
+    return worker
+
+
+def settled(task):
+    task.refresh_from_db()
+    return not task.is_active
+
+
+def work_horse_pid(worker):
+    """The worker's child process: its work-horse while a job runs (tests start no scheduler)."""
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    return int(children[0]) if children else None
+
+
+@pytest.fixture
+def no_rate_limit(settings):
+    settings.EXPORTS_PER_HOUR = 0
+
+
+def test_killed_workers_and_work_horses_never_leave_a_task_active(
+    user, redis_client, media_root, smtp_server, tmp_path, no_rate_limit
+):
+    seed_posts(author=user, count=500_000, seed=7)
+    rng = random.Random(20261125)
+    worker = start_worker(tmp_path, "worker-0", media_root, smtp_server, **FAST_DETECTION)
+    outcomes = []
+    try:
+        for run in range(1, 11):
+            task = services.export_launch(user=user)
+            # A random point of the export's life: queued, some percentage, or finished.
+            point = rng.choice([-1, 101, *range(0, 100, 5)])
+            wait_until(lambda task=task, point=point: _reached(task, point), 60, 0.005)
+            horse = work_horse_pid(worker) if run % 2 else None
+            if horse:
+                os.kill(horse, signal.SIGKILL)
+            else:
+                kill_worker_and_horse(worker)
+                worker = start_worker(
+                    tmp_path, f"worker-{run}", media_root, smtp_server, **FAST_DETECTION
+                )
+            try:
+                wait_until(lambda task=task: settled(task), 60)
+            except AssertionError:
+                raise AssertionError(
+                    f"run {run} killed at {point} ({'horse' if horse else 'worker'}): "
+                    f"task still {task.status}\n{worker.output()[-3000:]}"
+                ) from None
+            outcomes.append((task.status, task.error))
+    finally:
+        worker.stop()
+    assert not Task.objects.active().exists()
+    lost = [o for o in outcomes if o[0] == Task.Status.FAILED]
+    assert all(error == services.WORKER_LOST_REASON for _, error in lost), outcomes
+    assert {status for status, _ in outcomes} <= {"failed", "succeeded"}, outcomes
+    assert len(lost) >= 3, f"too few kills landed mid-export to prove anything: {outcomes}"
+
+
+def kill_worker_and_horse(worker):
+    """SIGKILL a worker and its work-horse (RQ puts the horse in a session of its own)."""
+    horse = work_horse_pid(worker)
+    worker.kill(signal.SIGKILL)
+    if horse:
+        os.kill(horse, signal.SIGKILL)
+    worker.stop()
+
+
+def _reached(task, point):
+    task.refresh_from_db()
+    if point < 0:
+        return True
+    return not task.is_active or (task.status == Task.Status.RUNNING and task.progress >= point)
+
+
+def test_a_new_export_succeeds_after_a_worker_died_with_production_timings(
+    user, redis_client, media_root, smtp_server, tmp_path
+):
+    """The guarantee itself: with default settings the dead worker's task fails within 60 s."""
+    seed_posts(author=user, count=300_000, seed=8)
+    worker = start_worker(tmp_path, "doomed", media_root, smtp_server)
+    task = services.export_launch(user=user)
+    wait_until(lambda: Task.objects.get(pk=task.pk).status == Task.Status.RUNNING, 30, 0.01)
+    kill_worker_and_horse(worker)
+
+    worker = start_worker(tmp_path, "successor", media_root, smtp_server)
+    try:
+        started = time.monotonic()
+        wait_until(lambda: settled(task), 60, 0.5)
+        assert task.status == Task.Status.FAILED
+        assert task.error == services.WORKER_LOST_REASON
+        print(f"dead worker's task failed {time.monotonic() - started:.1f} s after restart")
+
+        again = services.export_launch(user=user)
+        wait_until(lambda: settled(again), 60)
+        assert again.status == Task.Status.SUCCEEDED
+    finally:
+        worker.stop()
+
+
+def test_tasks_whose_jobs_redis_lost_end_failed(
+    user, redis_client, media_root, smtp_server, tmp_path
+):
+    task = services.export_launch(user=user)
+    redis_client.flushall()  # Redis restarted without persistence: the job is gone
+    worker = start_worker(tmp_path, "worker", media_root, smtp_server, **FAST_DETECTION)
+    try:
+        wait_until(lambda: settled(task), 60)
+    finally:
+        worker.stop()
+    assert (task.status, task.error) == (Task.Status.FAILED, services.WORKER_LOST_REASON)
+
+
+def test_an_export_that_hits_its_timeout_fails_with_a_readable_reason(
+    user, redis_client, media_root, smtp_server, tmp_path, settings
+):
+    settings.EXPORT_TIMEOUT_BASE = 2  # the launcher sets the job's timeout
+    smtp_server.stall = 10  # the job hangs on SMTP until its 2 s timeout fires
+    worker = start_worker(tmp_path, "worker", media_root, smtp_server)
+    try:
+        task = services.export_launch(user=user)
+        wait_until(lambda: settled(task), 30)
+    finally:
+        worker.stop()
+    assert (task.status, task.error) == (Task.Status.FAILED, TIMEOUT_REASON)
+
+
+@pytest.mark.parametrize("fault", ["refused", "down"])
+def test_export_succeeds_and_says_so_when_the_email_cannot_be_sent(
+    fault, client, user, redis_client, media_root, smtp_server, tmp_path
+):
+    seed_posts(author=user, count=10, seed=9)
+    smtp_server.refuse = fault == "refused"
+    nothing_listens = {"EMAIL_PORT": processes.free_port()} if fault == "down" else {}
+    worker = start_worker(tmp_path, "worker", media_root, smtp_server, **nothing_listens)
+    try:
+        task = services.export_launch(user=user)
+        wait_until(lambda: settled(task), 30)
+    finally:
+        worker.stop()
+
+    assert task.status == Task.Status.SUCCEEDED, worker.output()
+    assert task.notice == EMAIL_FAILED_NOTICE
+    assert "e-mail could not be sent" in task.notice
+    client.force_login(user)
+    response = client.get(f"/exports/{task.pk}/download")
+    assert len(json.loads(b"".join(response.streaming_content))["posts"]) == 10
