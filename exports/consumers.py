@@ -1,12 +1,17 @@
 """TaskConsumer: live state of the connected user's own tasks (SPEC §6)."""
 
+import logging
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from redis.exceptions import RedisError
 
 from exports.progress import user_group_name
 from exports.selectors import current_tasks
 
+logger = logging.getLogger(__name__)
 UNAUTHENTICATED = 4401
+LAYER_UNAVAILABLE = 1011
 
 
 class TaskConsumer(AsyncJsonWebsocketConsumer):
@@ -23,9 +28,14 @@ class TaskConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=UNAUTHENTICATED)
             return
-        self.group = user_group_name(user.pk)
         # Join before reading the snapshot, so no update falls between the two.
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        try:
+            await self.channel_layer.group_add(user_group_name(user.pk), self.channel_name)
+        except (RedisError, OSError):
+            logger.warning("refusing a websocket: the channel layer is unreachable")
+            await self.close(code=LAYER_UNAVAILABLE)
+            return
+        self.group = user_group_name(user.pk)
         await self.accept()
         tasks = await database_sync_to_async(_snapshot)(user)
         for task in tasks:

@@ -1,0 +1,58 @@
+"""Redis goes away and comes back while daphne, a worker and a browser stay up."""
+
+import pytest
+
+from exports.models import Task
+from microblog.embedded_redis import EmbeddedRedis
+from microblog.testing import processes
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.e2e]
+
+
+@pytest.fixture
+def private_redis():
+    """A Redis of this test's own, which it may stop and start again on the same port."""
+    servers = [EmbeddedRedis().start()]
+    yield servers
+    servers[-1].stop()
+
+
+def test_redis_outage_is_explained_and_everything_recovers_without_restarts(
+    private_redis, user, password, media_root, smtp_server, tmp_path, page
+):
+    redis = private_redis[0]
+    env = {"REDIS_URL": redis.url, "MEDIA_ROOT": media_root, **smtp_server.env()}
+    web = processes.start_daphne(tmp_path / "web.log", **env)
+    worker = processes.start_worker(tmp_path / "worker.log", **env)
+    try:
+        page.goto(web.url + "/accounts/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", password)
+        page.click("main button[type=submit]")
+        page.goto(f"{web.url}/user/{user.username}/")
+        connected = "document.getElementById('tasks').dataset.connection === ''"
+        page.wait_for_function(connected)
+
+        redis.stop()
+
+        page.wait_for_selector("#tasks-connection:has-text('Reconnecting…')")
+        page.click("#export-button")
+        page.wait_for_selector("text=could not be queued")
+        assert not Task.objects.active().exists()
+        assert page.request.get(web.url + "/healthz").status == 503
+        assert page.request.get(web.url + "/explore/").status == 200
+        assert page.request.get(f"{web.url}/user/{user.username}/").status == 200
+
+        private_redis.append(EmbeddedRedis(port=redis.port).start())
+
+        page.wait_for_function(connected, timeout=40_000)
+        assert page.request.get(web.url + "/healthz").status == 200
+        page.click("#export-button")
+        page.wait_for_selector("text=Your export has started")
+        task = Task.objects.active().get()
+        bar = f'[role="progressbar"][data-task-id="{task.pk}"][aria-valuenow="100"]'
+        page.wait_for_selector(bar, timeout=60_000)
+        assert Task.objects.get(pk=task.pk).status == Task.Status.SUCCEEDED
+    finally:
+        web.stop()
+        worker.stop()
