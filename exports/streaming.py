@@ -46,11 +46,16 @@ def post_json_lines(author_id):
 
 
 def _postgres_lines(table, author_id):
-    connection.ensure_connection()
+    # A connection of its own: while COPY streams, psycopg locks its connection, and the
+    # progress reports must keep updating the Task row through Django's.
+    stream = connection.get_new_connection(connection.get_connection_params())
     sql = _POSTGRES_COPY.format(table=table, author_id=author_id)
-    with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
-        for row in copy:
-            yield bytes(row), 1
+    try:
+        with stream.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in copy:
+                yield bytes(row), 1
+    finally:
+        stream.close()
 
 
 def _sqlite_lines(table, author_id):

@@ -115,3 +115,13 @@ def test_failing_export_ends_failed_with_a_readable_reason(user, redis_client, s
     # …and the user is free to try again.
     redis_client.flushall()
     assert export_launch(user=user).status == Task.Status.QUEUED
+
+
+def test_progress_reports_during_the_stream_do_not_block_it(user, redis_client, settings):
+    """On PostgreSQL the COPY holds its connection: reports must go through another one."""
+    settings.EXPORT_PROGRESS_INTERVAL = 0  # report after every chunk
+    seed_posts(author=user, count=5_000, seed=2)
+
+    task = _export(user)
+
+    assert (task.status, task.done) == (Task.Status.SUCCEEDED, 5_000)

@@ -1,0 +1,210 @@
+"""Websocket fuzzing: hostile clients can neither break the consumer nor see other users' tasks."""
+
+import json
+import logging
+import random
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import Client
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.frames import CloseCode
+from websockets.sync.client import connect
+
+from exports.models import Task
+from exports.progress import report_progress, user_group_name
+from exports.tests.conftest import communicator, run
+from microblog.testing.factories import TaskFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FLOOD_SIZE = 1_200
+DAPHNE_MAX_MESSAGE = 1024 * 1024  # daphne's default websocket frame and message limit
+
+
+def session_cookie(user):
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+def asgi_headers(user, origin="http://127.0.0.1"):
+    return [(b"origin", origin.encode()), (b"cookie", session_cookie(user).encode())]
+
+
+def unicode_junk(rng, length):
+    # Any code point but surrogates, which a UTF-8 text frame cannot carry.
+    points = (
+        rng.choice((rng.randrange(0x20, 0x7F), rng.randrange(0xE000, 0x110000)))
+        for _ in range(length)
+    )
+    return "".join(chr(point) for point in points)
+
+
+def huge_string(rng):
+    char = rng.choice('x{["\\é🎉')
+    return char * (rng.randrange(1_000, 200_000) // len(char.encode()))
+
+
+def deeply_nested(rng):
+    depth = rng.randrange(100, 100_000)
+    if rng.random() < 0.5:
+        return "[" * depth + "]" * depth
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+def hostile_messages(rng, count, their_ids, their_group):
+    """``count`` pairs ``(kind, payload)``, kind "text" or "bytes": all a client should not say."""
+
+    def their_id():
+        return rng.choice(their_ids)
+
+    makers = [
+        # Malformed JSON.
+        lambda: rng.choice(['{"type": "task.update"', "{", "[1, 2", '{"a":}', "NaN", "\x00"]),
+        lambda: json.dumps({"type": "subscribe", "task": their_id()})[: rng.randrange(1, 40)],
+        # Binary frames.
+        lambda: rng.randbytes(rng.randrange(0, 4096)),
+        # Another user's group and tasks.
+        lambda: json.dumps(
+            {"type": rng.choice(["subscribe", "group_add", "join"]), "group": their_group}
+        ),
+        lambda: json.dumps({"task_id": their_id(), "action": rng.choice(["get", "cancel"])}),
+        lambda: json.dumps({"type": "task", "task": {"id": their_id()}}),
+        # Messages that look like the server's own channel-layer events.
+        lambda: json.dumps({"type": "task.update", "task": {"id": their_id(), "status": "failed"}}),
+        lambda: json.dumps(
+            {
+                "type": rng.choice(
+                    ["websocket.disconnect", "websocket.close", "group_send", "task_update"]
+                ),
+                "group": their_group,
+                "task": {"id": their_id()},
+            }
+        ),
+        # Huge strings, up to 200 KB.
+        lambda: huge_string(rng),
+        lambda: json.dumps({"type": "task.update", "task": their_id() * rng.randrange(1, 6_000)}),
+        # Deeply nested JSON.
+        lambda: deeply_nested(rng),
+        # Unicode junk.
+        lambda: unicode_junk(rng, rng.randrange(1, 2_000)),
+        lambda: json.dumps({unicode_junk(rng, 8): unicode_junk(rng, 64)}, ensure_ascii=False),
+    ]
+    for _ in range(count):
+        payload = rng.choice(makers)()
+        yield ("bytes" if isinstance(payload, bytes) else "text"), payload
+
+
+def test_a_flood_of_hostile_messages_neither_breaks_the_socket_nor_leaks_other_tasks(
+    user, other_user, redis_client, caplog
+):
+    caplog.set_level(logging.WARNING)
+    mine = TaskFactory(user=user, status=Task.Status.RUNNING)
+    theirs = [
+        TaskFactory(user=other_user, status=Task.Status.RUNNING, name="export_posts"),
+        TaskFactory(user=other_user, status=Task.Status.QUEUED, name="import_posts"),
+    ]
+    their_ids = [task.pk for task in theirs]
+    rng = random.Random(20261126)
+    messages = hostile_messages(rng, FLOOD_SIZE, their_ids, user_group_name(other_user.pk))
+    my_headers, their_headers = asgi_headers(user), asgi_headers(other_user)
+    seen_by_me, seen_by_them = [], []
+
+    async def drain(ws, into):
+        while not await ws.receive_nothing(timeout=0.05, interval=0.01):
+            into.append(await ws.receive_from())
+
+    async def body():
+        ws, observer = communicator(my_headers), communicator(their_headers)
+        assert (await ws.connect())[0] and (await observer.connect())[0]
+        for sent, (kind, payload) in enumerate(messages, start=1):
+            await ws.send_to(**{f"{kind}_data": payload})
+            if sent % 100 == 0:
+                # Meanwhile the other user's tasks keep reporting to their group.
+                task = theirs[sent // 100 % 2]
+                await database_sync_to_async(report_progress)(task, done=sent, total=FLOOD_SIZE)
+                await drain(observer, seen_by_them)
+        await drain(ws, seen_by_me)
+        await drain(observer, seen_by_them)
+
+        await database_sync_to_async(report_progress)(mine, done=1, total=2)
+        update = await ws.receive_json_from(timeout=5)
+        assert (update["task"]["id"], update["task"]["progress"]) == (mine.pk, 50)
+        await ws.disconnect()
+        await observer.disconnect()
+
+    run(body)
+
+    mine_only = [json.loads(text) for text in seen_by_me]
+    assert [m["type"] for m in mine_only] == ["task", "snapshot"]
+    assert mine_only[0]["task"]["id"] == mine.pk
+    assert not any(task_id in text for text in seen_by_me for task_id in their_ids)
+    # The other user's reports were really flowing the whole time, to them.
+    their_reports = [json.loads(text)["task"] for text in seen_by_them if '"done"' in text]
+    assert {(t["id"], t["done"]) for t in their_reports} >= {
+        (theirs[sent // 100 % 2].pk, sent) for sent in range(100, FLOOD_SIZE + 1, 100)
+    }
+    assert all(task.is_active for task in Task.objects.filter(pk__in=their_ids))
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert not errors, [record.getMessage() for record in errors]
+
+
+@pytest.fixture
+def daphne(web, client, user):
+    """The ``web`` daphne, plus what a logged-in browser on it would send."""
+    client.force_login(user)
+    web.ws_url = web.url.replace("http://", "ws://") + "/ws/tasks/"
+    web.cookie = f"sessionid={client.cookies['sessionid'].value}"
+    return web
+
+
+def open_socket(daphne, origin=None, cookie=None):
+    return connect(
+        daphne.ws_url,
+        origin=origin or daphne.url,
+        additional_headers={"Cookie": cookie or daphne.cookie},
+        open_timeout=10,
+        close_timeout=5,
+    )
+
+
+@pytest.mark.fault
+@pytest.mark.parametrize("fragments", [1, 64], ids=["one-frame", "fragmented"])
+def test_a_message_over_daphnes_size_limit_closes_the_connection_cleanly(daphne, fragments):
+    oversized = "x" * (DAPHNE_MAX_MESSAGE + 1)
+    step = len(oversized) // fragments + 1
+
+    with open_socket(daphne) as ws:
+        assert json.loads(ws.recv(timeout=10)) == {"type": "snapshot", "task_ids": []}
+        with pytest.raises(ConnectionClosed):
+            if fragments == 1:
+                ws.send(oversized)
+            else:
+                ws.send([oversized[i : i + step] for i in range(0, len(oversized), step)])
+            ws.recv(timeout=10)  # a TimeoutError here would mean the server hung
+    # daphne's autobahn fails an oversized message "by drop" (a TCP reset, seen as 1006) rather
+    # than with a 1009 close frame; either way the connection ends at once instead of hanging.
+    assert ws.close_code in (CloseCode.ABNORMAL_CLOSURE, CloseCode.MESSAGE_TOO_BIG)
+
+    with open_socket(daphne) as ws:  # and the server still serves everyone else
+        assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
+    assert "Traceback" not in daphne.output()
+
+
+@pytest.mark.fault
+def test_a_cross_origin_handshake_is_refused_by_daphne(daphne):
+    with pytest.raises(InvalidStatus) as refused:
+        open_socket(daphne, origin="http://evil.example")
+
+    assert refused.value.response.status_code == 403
+    assert "Traceback" not in daphne.output()
+
+
+@pytest.mark.fault
+def test_a_handshake_without_a_session_cookie_is_refused_by_daphne(daphne):
+    with pytest.raises(InvalidStatus) as refused:
+        connect(daphne.ws_url, origin=daphne.url, open_timeout=10)
+
+    assert refused.value.response.status_code == 403
+    assert "Traceback" not in daphne.output()
