@@ -10,7 +10,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 from rq.timeouts import JobTimeoutException
 
 from exports.emails import send_export_email
@@ -18,12 +19,13 @@ from exports.models import Task
 from exports.progress import Broadcaster, Throttle, report_progress
 from exports.services import FAILURE_REASON
 from exports.streaming import post_json_lines
+from microblog.logging import logs_task
 from microblog.models import Post
 
 logger = logging.getLogger(__name__)
 
-TIMEOUT_REASON = "The export took too long and was stopped — please try again later."
-EMAIL_FAILED_NOTICE = "The export is ready, but the e-mail could not be sent."
+TIMEOUT_REASON = _("The export took too long and was stopped — please try again later.")
+EMAIL_FAILED_NOTICE = _("The export is ready, but the e-mail could not be sent.")
 
 
 class TaskNoLongerActive(Exception):
@@ -37,8 +39,16 @@ class _MovableFile(File):
         return self.file.name
 
 
+@logs_task  # every log line of the job names its task
 def export_posts(task_id):
     task = Task.objects.select_related("user").get(pk=task_id)
+    # What the job stores for the user to read (errors, notices) is in the owner's language.
+    with translation.override(task.user.preferred_language):
+        _export_posts(task)
+
+
+def _export_posts(task):
+    task_id = task.pk
     broadcaster = Broadcaster()
     part_path = None
     try:
@@ -62,6 +72,7 @@ def export_posts(task_id):
             notice=notice,
             broadcaster=broadcaster,
         )
+        logger.info("export %s succeeded: %d posts, %d bytes", task_id, task.done, size)
     except TaskNoLongerActive:
         logger.info("export %s stopped: the task is no longer active", task_id)
     except JobTimeoutException:
@@ -89,13 +100,12 @@ def _write_export(task, broadcaster):
     fd, name = tempfile.mkstemp(dir=tmp_dir, prefix=f"{task.pk}-", suffix=".part")
     path = Path(name)
     header = {"user": task.user.username, "exported_at": _utc_iso(timezone.now())}
-    throttle = Throttle()
+    throttle = Throttle(settings.EXPORT_PROGRESS_INTERVAL)
     done = 0
     with os.fdopen(fd, "wb", buffering=1 << 20) as out:
         out.write(json.dumps(header, ensure_ascii=False)[:-1].encode() + b', "posts": [\n')
         for chunk, count in post_json_lines(task.user_id):
-            # Lines end with "\n"; JSON arrays need "," between the objects.
-            out.write(chunk.replace(b"\n", b",\n"))
+            out.write(chunk)
             done += count
             if throttle.due() and not report_progress(task, done=done, broadcaster=broadcaster):
                 raise TaskNoLongerActive

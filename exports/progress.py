@@ -19,8 +19,6 @@ from exports.models import Task
 logger = logging.getLogger(__name__)
 
 FINAL_STATUSES = (Task.Status.SUCCEEDED, Task.Status.FAILED, Task.Status.CANCELLED)
-MIN_INTERVAL = 0.1  # at most ten reports a second while running…
-MAX_INTERVAL = 1.0  # …and at least one a second
 
 
 def user_group_name(user_id):
@@ -78,9 +76,9 @@ def report_progress(
     if done is not None:
         changes["done"] = done
     if error is not None:
-        changes["error"] = error[:500]
+        changes["error"] = str(error)[:500]  # a lazy translation is rendered here
     if notice is not None:
-        changes["notice"] = notice[:500]
+        changes["notice"] = str(notice)[:500]
     if result is not None:
         changes["result"] = result
         changes["result_size"] = result_size
@@ -121,9 +119,9 @@ def _broadcast(task, broadcaster):
 
 
 class Throttle:
-    """Tells a loop when it is time to report: no more than every MIN_INTERVAL seconds."""
+    """Tells a loop when it is time to report: no more than every ``interval`` seconds."""
 
-    def __init__(self, interval=MIN_INTERVAL, clock=time.monotonic):
+    def __init__(self, interval, clock=time.monotonic):
         self.interval = interval
         self.clock = clock
         self.last = clock()

@@ -2,15 +2,15 @@
 
 The database builds each JSON object itself (PostgreSQL ``json_build_object`` through COPY,
 SQLite ``json_object``), so Python only moves bytes: memory stays flat and the export runs close
-to the database's own speed. Each yielded chunk is ``(bytes, number_of_posts_in_it)``; every post
-ends with a newline and contains none (JSON escapes them).
+to the database's own speed. Each yielded chunk is ``(bytes, number_of_posts_in_it)`` in which
+every post is followed by ``,\n`` (JSON escapes newlines, so posts contain none).
 """
 
 from django.db import connection
 
 from microblog.models import Post
 
-SQLITE_BATCH = 2000
+BATCH = 2000  # posts per chunk handed to the writer
 
 # COPY in CSV format with quote and delimiter bytes that JSON output never contains: text format
 # would escape the backslashes of the JSON a second time.
@@ -24,12 +24,13 @@ COPY (
 ) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')
 """
 
-# Django stores SQLite datetimes as UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]"; pad to microseconds.
+# Django stores SQLite datetimes as UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]" (the fraction, when
+# present, always has six digits).
 _SQLITE_SELECT = """
 SELECT json_object(
     'body', body,
-    'timestamp', substr(timestamp, 1, 10) || 'T' || substr(timestamp, 12, 8) || '.'
-                 || substr(substr(timestamp, 21) || '000000', 1, 6) || 'Z'
+    'timestamp', replace(timestamp, ' ', 'T')
+                 || CASE WHEN length(timestamp) = 19 THEN '.000000Z' ELSE 'Z' END
 )
 FROM {table} WHERE author_id = %s ORDER BY timestamp, id
 """
@@ -52,8 +53,15 @@ def _postgres_lines(table, author_id):
     sql = _POSTGRES_COPY.format(table=table, author_id=author_id)
     try:
         with stream.cursor() as cursor, cursor.copy(sql) as copy:
+            # psycopg hands over one row at a time: batch them so the writer works per batch.
+            batch = []
             for row in copy:
-                yield bytes(row), 1
+                batch.append(row)
+                if len(batch) == BATCH:
+                    yield b"".join(batch).replace(b"\n", b",\n"), BATCH
+                    batch.clear()
+            if batch:
+                yield b"".join(batch).replace(b"\n", b",\n"), len(batch)
     finally:
         stream.close()
 
@@ -61,5 +69,5 @@ def _postgres_lines(table, author_id):
 def _sqlite_lines(table, author_id):
     with connection.cursor() as cursor:
         cursor.execute(_SQLITE_SELECT.format(table=table), [author_id])
-        while rows := cursor.fetchmany(SQLITE_BATCH):
-            yield ("\n".join(row[0] for row in rows) + "\n").encode(), len(rows)
+        while rows := cursor.fetchmany(BATCH):
+            yield (",\n".join([row[0] for row in rows]) + ",\n").encode(), len(rows)

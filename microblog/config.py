@@ -57,6 +57,9 @@ class Config:
     def int(self, name, default=REQUIRED):
         return self._get(name, int, default)
 
+    def float(self, name, default=REQUIRED):
+        return self._get(name, float, default)
+
     def list(self, name, default=REQUIRED):
         return self._get(name, _parse_list, default)
 

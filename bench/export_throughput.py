@@ -1,0 +1,157 @@
+"""Issue 5 §1-3: export throughput vs the database floor, memory, and progress overhead.
+
+    python bench/export_throughput.py {sqlite,postgres} [--posts 1000000] [--runs 3]
+
+Prints one JSON object. Every figure is a ratio against a baseline measured in the same run.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import (
+    BASE_DIR,
+    PG_NAME,
+    SQLITE_PATH,
+    machine,
+    setup_django,
+    start_redis,
+    summary,
+    timed,
+    user_with_posts,
+)
+
+parser = argparse.ArgumentParser()
+parser.add_argument("vendor", choices=["sqlite", "postgres"])
+parser.add_argument("--posts", type=int, default=1_000_000)
+parser.add_argument("--runs", type=int, default=3)
+options = parser.parse_args()
+
+redis_server = start_redis()
+setup_django(options.vendor, EXPORTS_PER_HOUR=0)
+
+from django.test import Client  # noqa: E402
+
+from exports.models import Task  # noqa: E402
+from microblog.models import Post  # noqa: E402
+from microblog.testing.processes import Process  # noqa: E402
+
+big = user_with_posts("bench_big", options.posts)
+small = user_with_posts("bench_small", 10_000)
+table = Post._meta.db_table
+out = Path(tempfile.mkdtemp(prefix="bench-export-"))
+media = out / "media"
+
+FLOOR_SQL = {
+    "postgres": (
+        f"COPY (SELECT json_build_object('body', body, 'timestamp', "
+        f"to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')) "
+        f"FROM {table} WHERE author_id = {big.pk} ORDER BY timestamp) "
+        f"TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
+    ),
+    "sqlite": (
+        f"SELECT json_object('body', body, 'timestamp', timestamp) FROM {table} "
+        f"WHERE author_id = {big.pk} ORDER BY timestamp"
+    ),
+}
+
+
+def floor():
+    target = out / "floor.json"
+    with open(target, "wb") as handle:
+        if options.vendor == "postgres":
+            args = [
+                "psql",
+                "-X",
+                "-q",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                PG_NAME,
+                "-c",
+                FLOOR_SQL["postgres"],
+            ]
+        else:
+            args = ["sqlite3", str(SQLITE_PATH), FLOOR_SQL["sqlite"]]
+        return timed(args, stdout=handle)
+
+
+def flow(client):
+    """From the POST that starts the export to the task's `succeeded`, through a real worker."""
+    Task.objects.filter(user=big).delete()
+    started = time.perf_counter()
+    response = client.post("/exports/")
+    assert response.status_code == 302
+    task = Task.objects.get(user=big)
+    while task.status in ("queued", "running"):
+        time.sleep(0.002)
+        task.refresh_from_db(fields=["status"])
+    elapsed = time.perf_counter() - started
+    assert task.status == "succeeded", Task.objects.get(pk=task.pk).error
+    return elapsed
+
+
+def in_process(username, **env):
+    result = subprocess.run(
+        [sys.executable, str(BASE_DIR / "bench" / "export_once.py"), options.vendor, username],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MEDIA_ROOT": str(media), **{k: str(v) for k, v in env.items()}},
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+worker = Process(
+    [sys.executable, "manage.py", "rqworker"],
+    {**os.environ, "MEDIA_ROOT": str(media)},
+    out / "worker.log",
+)
+client = Client(SERVER_NAME="localhost")
+client.force_login(big)
+try:
+    while "Listening on" not in worker.output():
+        time.sleep(0.05)
+    floors, flows = [], []
+    for _ in range(options.runs):
+        floors.append(floor())
+        flows.append(flow(client))
+    on, off = [], []
+    for _ in range(options.runs):
+        on.append(in_process("bench_big")["seconds"])
+        off.append(in_process("bench_big", EXPORT_PROGRESS_INTERVAL=1e9)["seconds"])
+    rss_big = in_process("bench_big")
+    rss_small = in_process("bench_small")
+finally:
+    worker.stop()
+    redis_server.stop()
+
+floor_s, flow_s = summary(floors), summary(flows)
+on_s, off_s = summary(on), summary(off)
+print(
+    json.dumps(
+        {
+            "machine": machine(),
+            "vendor": options.vendor,
+            "posts": options.posts,
+            "file_mb": round(rss_big["bytes"] / 2**20, 1),
+            "floor_s": floor_s,
+            "post_to_succeeded_s": flow_s,
+            "throughput_ratio": round(flow_s["median"] / floor_s["median"], 3),
+            "progress_on_s": on_s,
+            "progress_off_s": off_s,
+            "progress_overhead": round(on_s["median"] / off_s["median"] - 1, 4),
+            "peak_rss_mb_1m": round(rss_big["peak_rss_mb"], 1),
+            "peak_rss_mb_10k": round(rss_small["peak_rss_mb"], 1),
+            "rss_growth_mb": round(rss_big["peak_rss_mb"] - rss_small["peak_rss_mb"], 1),
+        },
+        indent=2,
+    )
+)

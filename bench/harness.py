@@ -1,0 +1,106 @@
+"""Shared set-up for the benchmarks: a private database per vendor, Redis, real processes.
+
+Each benchmark runs against a database of its own (never the development or test one):
+SQLite ``var/bench.sqlite3`` or PostgreSQL ``microblog_bench`` on the local server.
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+PG_NAME = "microblog_bench"
+SQLITE_PATH = BASE_DIR / "var" / "bench.sqlite3"
+
+
+def database_url(vendor):
+    if vendor == "postgres":
+        return f"{PG_SERVER}/{PG_NAME}"
+    return f"sqlite:///{SQLITE_PATH}"
+
+
+def ensure_postgres_database():
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [PG_NAME]
+        ).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{PG_NAME}"')
+
+
+def setup_django(vendor, **env):
+    """Point this process at the vendor's bench database and Redis, set Django up, migrate."""
+    if vendor == "postgres":
+        ensure_postgres_database()
+    os.environ["DATABASE_URL"] = database_url(vendor)
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "microblog.settings")
+    os.environ["SESSION_COOKIE_SECURE"] = "false"
+    os.environ["CSRF_COOKIE_SECURE"] = "false"
+    os.environ["STATIC_MANIFEST"] = "false"
+    os.environ.update({key: str(value) for key, value in env.items()})
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def start_redis():
+    """A private embedded Redis for the run; REDIS_URL is set for this process and children."""
+    from microblog.embedded_redis import EmbeddedRedis
+
+    server = EmbeddedRedis().start()
+    os.environ["REDIS_URL"] = server.url
+    return server
+
+
+def user_with_posts(username, count):
+    """A user with exactly ``count`` posts (seeded once, reused by later runs)."""
+    from django.contrib.auth import get_user_model
+
+    from microblog.models import Post
+    from microblog.seeding import seed_posts
+
+    user, _ = get_user_model().objects.get_or_create(
+        username=username, defaults={"email": f"{username}@example.com"}
+    )
+    have = Post.objects.filter(author=user).count()
+    if have != count:
+        Post.objects.filter(author=user).delete()
+        seed_posts(author=user, count=count, seed=count)
+    return user
+
+
+def timed(args, **kwargs):
+    started = time.perf_counter()
+    subprocess.run(args, check=True, **kwargs)
+    return time.perf_counter() - started
+
+
+def summary(values):
+    values = sorted(values)
+    return {"min": values[0], "median": statistics.median(values), "max": values[-1]}
+
+
+def percentile(values, fraction):
+    values = sorted(values)
+    return values[min(len(values) - 1, round(fraction * (len(values) - 1)))]
+
+
+def machine():
+    cpu = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return f"{os.cpu_count()} cores, {cpu}, Python {sys.version.split()[0]}"
