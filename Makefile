@@ -5,7 +5,7 @@ PORT ?= 8000
 # Evaluated only when a venv must be created: a Python >= 3.12 (Django 6 needs it).
 BOOTSTRAP_PYTHON = $(shell scripts/find-python)
 
-.PHONY: run test test-fast lint bench clean
+.PHONY: run test test-fast lint messages bench clean
 
 $(PY):
 	@python=$$(scripts/find-python) || exit 1; echo "Creating $(VENV) with $$python"; "$$python" -m venv $(VENV)
@@ -35,6 +35,18 @@ test-fast: $(VENV)/.dev
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
+
+# After changing user-facing texts: update locale/*/LC_MESSAGES/*.po (needs GNU gettext), translate
+# the new entries, then run it again to compile the .mo files; commit both. microblog/tests/
+# test_translations.py fails while a catalog is stale (the ignore list below is repeated there).
+MESSAGES_IGNORE := --ignore=static/vendor --ignore=microblog/testing/vendor --ignore=var \
+	--ignore=media --ignore=bench --ignore=node_modules
+MANAGE := DEBUG=$${DEBUG:-true} $(PY) manage.py
+messages: $(VENV)/.dev
+	$(MANAGE) makemessages --locale=es --add-location=file --no-obsolete $(MESSAGES_IGNORE)
+	$(MANAGE) makemessages --domain=djangojs --locale=es --add-location=file --no-obsolete \
+		$(MESSAGES_IGNORE)
+	$(MANAGE) compilemessages --locale=es --ignore=.venv --ignore=node_modules
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

@@ -13,6 +13,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from exports.routing import websocket_urlpatterns  # noqa: E402
+from microblog.logging import route_daphne_access_log  # noqa: E402
+
+route_daphne_access_log()  # daphne's access log in the same one-event-per-line format
 
 application = ProtocolTypeRouter(
     {

@@ -37,6 +37,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every response and every log line of the request carries its id; it reads the
+    # user lazily, after AuthenticationMiddleware has run (microblog/logging.py).
+    "microblog.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -86,6 +89,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = config.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Required behind pgbouncer in transaction mode: .iterator()'s server-side cursors would
+    # outlive the transaction that pgbouncer ties to one server connection.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = config.bool(
+        "DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -100,6 +108,9 @@ LOGIN_REDIRECT_URL = "index"
 LOGOUT_REDIRECT_URL = "index"
 
 LANGUAGE_CODE = "en"
+# The language follows the browser (Accept-Language) until the user picks one in the footer.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -112,7 +123,13 @@ MEDIA_ROOT = config.str("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 # Hashed, compressed static files need `collectstatic`; development and tests serve from finders.
 STATIC_MANIFEST = config.bool("STATIC_MANIFEST", default=not DEBUG)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Web and workers must share it: one disk (or volume) for FileSystemStorage, or e.g. an
+    # object store backend (whose own settings then need adding here).
+    "default": {
+        "BACKEND": config.str(
+            "MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        )
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if STATIC_MANIFEST
@@ -180,6 +197,8 @@ SITE_URL = config.str("SITE_URL", default="http://127.0.0.1:8000")
 SESSION_COOKIE_SECURE = config.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = config.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = config.bool("SECURE_SSL_REDIRECT", default=False)
+# Health probes (Docker's HEALTHCHECK, load balancers) speak plain HTTP to the process itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = config.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = config.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = config.bool("SECURE_HSTS_PRELOAD", default=False)
@@ -188,19 +207,40 @@ if _proxy_header:
     # e.g. "HTTP_X_FORWARDED_PROTO,https" when a TLS-terminating proxy sits in front.
     SECURE_PROXY_SSL_HEADER = tuple(_proxy_header.split(",", 1))
 
+# Logs go to stdout, one event per line: JSON in production (time, level, logger, message and
+# request_id / user_id / task_id when known), plain text for people reading `make run`.
+LOG_FORMAT = config.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    config.fail("LOG_FORMAT", "has a malformed value (expected json or text)")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "microblog.logging.ContextFilter"}},
     "formatters": {
-        "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "microblog.logging.JSONFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": config.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        # Drop Django's own DEBUG-only console handler: with it, `make run` printed each
+        # django.* record twice.
+        "django": {"handlers": []},
+        "django.server": {"level": "WARNING"},
+    },
 }
 
 EXPORTS_PER_HOUR = config.int("EXPORTS_PER_HOUR", default=5)  # 0 disables the limit
 EXPORT_RETENTION_DAYS = config.int("EXPORT_RETENTION_DAYS", default=7)
+# Seconds between progress reports while an export runs (SPEC §6: at most ten a second).
+EXPORT_PROGRESS_INTERVAL = config.float("EXPORT_PROGRESS_INTERVAL", default=0.1)
 
 # How fast a dead worker's task is noticed (see exports/workers.py): workers beat every
 # RQ_JOB_MONITORING_INTERVAL s and reconcile every RQ_MAINTENANCE_INTERVAL s; a running job

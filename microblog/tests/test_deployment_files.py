@@ -1,0 +1,310 @@
+"""The deployment files say what README "Deploy" promises: Compose, Dockerfile, Procfile, systemd.
+
+No Docker engine is needed: Compose validates and normalises the file itself (`config`), and the
+Dockerfile's health probe is run against a real daphne process.
+"""
+
+import configparser
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+from django.conf import settings
+
+from microblog.testing import processes
+
+BASE_DIR = settings.BASE_DIR
+APP_SERVICES = ("migrate", "web", "worker")
+DEFAULT_HOSTS = "localhost,127.0.0.1,[::1]"  # settings.py's default ALLOWED_HOSTS
+
+
+def compose_command():
+    """docker-compose (v1, Debian's package) or the `docker compose` v2 plugin, or None."""
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    return None
+
+
+def run_compose(*args, **env):
+    command = compose_command()
+    if command is None:
+        message = "docker-compose is not installed (apt-get install docker-compose)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    # Only what Compose needs: a developer's own ALLOWED_HOSTS etc. must not leak in.
+    child_env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
+    return subprocess.run(
+        [*command, "--project-directory", str(BASE_DIR), "-f", "docker-compose.yml", *args],
+        cwd=BASE_DIR,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def compose():
+    result = run_compose("config", SECRET_KEY="x")
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def volume_mounts(service):
+    """{source: target} of a service's volumes, in v1's short or v2's long normalised form."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        if isinstance(volume, str):
+            source, target = volume.split(":")[:2]
+        else:
+            source, target = volume.get("source"), volume["target"]
+        mounts[source] = target
+    return mounts
+
+
+def published_ports(service):
+    ports = set()
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            ports.add((int(port["published"]), int(port["target"])))
+        else:
+            published, target = str(port).split(":")[-2:]
+            ports.add((int(published), int(target)))
+    return ports
+
+
+def command_of(service):
+    command = service["command"]
+    return command if isinstance(command, str) else shlex.join(command)
+
+
+def healthcheck_disabled(service):
+    check = service.get("healthcheck", {})
+    return check.get("disable") is True or check.get("test") == ["NONE"]
+
+
+def dockerfile_instructions():
+    """(INSTRUCTION, arguments) of the final stage, continuation lines joined."""
+    text = (BASE_DIR / "Dockerfile").read_text()
+    text = re.sub(r"\\\n", " ", text)
+    instructions = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        keyword, _, arguments = line.partition(" ")
+        if keyword.upper() == "FROM":
+            instructions = []  # only the stage that becomes the image counts
+        instructions.append((keyword.upper(), arguments.strip()))
+    return instructions
+
+
+def test_the_compose_file_is_valid():
+    result = run_compose("config", "-q", SECRET_KEY="x")
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_refuses_to_start_without_a_secret_key():
+    result = run_compose("config", "-q")
+
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_compose_runs_the_whole_stack(compose):
+    assert set(compose["services"]) == {"db", "redis", "mail", "migrate", "web", "worker"}
+    assert compose["services"]["db"]["image"].startswith("postgres:16")
+    assert compose["services"]["redis"]["image"].startswith("redis:7")
+    assert compose["services"]["mail"]["image"].startswith("axllent/mailpit")
+    assert {(8025, 8025), (1025, 1025)} <= published_ports(compose["services"]["mail"])
+
+
+def test_workers_can_be_scaled(compose):
+    worker = compose["services"]["worker"]
+
+    assert "container_name" not in worker
+    assert not worker.get("ports")
+    assert command_of(worker) == "python manage.py rqworker --with-scheduler"
+    assert healthcheck_disabled(worker), "the image's HTTP probe would mark workers unhealthy"
+
+
+def test_web_waits_for_migrations_and_redis_and_is_probed(compose):
+    web = compose["services"]["web"]
+
+    assert web["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert web["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert published_ports(web) == {(8000, 8000)}
+    assert "/healthz" in " ".join(web["healthcheck"]["test"])
+    assert command_of(web).startswith("daphne -b 0.0.0.0 -p 8000 --proxy-headers ")
+
+
+def test_migrations_run_once_after_the_database_is_healthy(compose):
+    migrate = compose["services"]["migrate"]
+
+    assert migrate["depends_on"]["db"]["condition"] == "service_healthy"
+    assert migrate["restart"] == "no"
+    assert command_of(migrate) == "python manage.py migrate --noinput"
+    assert "pg_isready" in " ".join(compose["services"]["db"]["healthcheck"]["test"])
+    assert "ping" in compose["services"]["redis"]["healthcheck"]["test"]
+
+
+def test_app_services_share_one_image_and_configuration(compose):
+    services = [compose["services"][name] for name in APP_SERVICES]
+    environments = [service["environment"] for service in services]
+
+    assert len({service["image"] for service in services}) == 1
+    assert all(env == environments[0] for env in environments)
+    env = environments[0]
+    assert env["DATABASE_URL"] == "postgres://microblog:microblog@db:5432/microblog"
+    assert env["REDIS_URL"] == "redis://redis:6379/0"
+    assert env["SECRET_KEY"] == "x"
+    assert (env["EMAIL_HOST"], str(env["EMAIL_PORT"])) == ("mail", "1025")
+    assert env["DEBUG"] == "false"
+    # Plain http on localhost: Secure cookies would never come back and login would fail.
+    assert env["SESSION_COOKIE_SECURE"] == env["CSRF_COOKIE_SECURE"] == "false"
+    for name in ("ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SITE_URL", "MEDIA_ROOT"):
+        assert env[name], name
+
+
+def test_web_and_workers_share_the_media_volume_and_postgres_keeps_its_data(compose):
+    media_root = compose["services"]["web"]["environment"]["MEDIA_ROOT"]
+
+    assert {"pgdata", "media"} <= set(compose["volumes"])
+    assert volume_mounts(compose["services"]["web"])["media"] == media_root
+    assert volume_mounts(compose["services"]["worker"])["media"] == media_root
+    assert volume_mounts(compose["services"]["db"])["pgdata"] == "/var/lib/postgresql/data"
+
+
+def test_the_image_runs_daphne_as_an_unprivileged_user():
+    instructions = dockerfile_instructions()
+    arguments = dict(instructions)
+
+    assert arguments["FROM"].startswith("python:3.13-slim")
+    user = arguments["USER"].split(":")[0]
+    assert user not in {"root", "0"}
+    # The build's throwaway key must not become the image's key.
+    assert not [a for k, a in instructions if k in {"ENV", "ARG"} and "SECRET_KEY" in a]
+    assert arguments["CMD"].startswith(
+        '["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers"'
+    )
+    assert "/healthz" in arguments["HEALTHCHECK"]
+
+
+def test_the_image_installs_dependencies_before_copying_the_code():
+    instructions = dockerfile_instructions()
+    copies = [arguments for keyword, arguments in instructions if keyword == "COPY"]
+    runs = [arguments for keyword, arguments in instructions if keyword == "RUN"]
+
+    assert copies[0] == "requirements.txt ."
+    install = next(i for i, (k, a) in enumerate(instructions) if k == "RUN" and "pip install" in a)
+    code = instructions.index(("COPY", ". ."))
+    assert install < code
+    collectstatic = next(run for run in runs if "collectstatic --noinput" in run)
+    assert "STATIC_MANIFEST=true" in collectstatic
+    assert "SECRET_KEY=" in collectstatic  # a throwaway key for this step only
+
+
+def test_the_build_context_leaves_out_local_state():
+    ignored = (BASE_DIR / ".dockerignore").read_text().split()
+
+    for entry in (".git", ".venv", "var", "media", "staticfiles", "node_modules"):
+        assert entry in ignored, entry
+    assert any("__pycache__" in entry for entry in ignored)
+
+
+def health_probe(port):
+    """The Dockerfile's HEALTHCHECK command, aimed at ``port`` instead of 8000."""
+    healthcheck = dict(dockerfile_instructions())["HEALTHCHECK"]
+    command = json.loads(healthcheck.split(" CMD ", 1)[1])
+    return [sys.executable, *command[1:-1], command[-1].replace(":8000/", f":{port}/")]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("allowed_hosts", "redis_up"),
+    [(None, True), (".example.com,localhost", True), (None, False)],
+    ids=["default-hosts", "wildcard-domain", "redis-down"],
+)
+def test_the_image_health_probe_tells_healthy_from_unhealthy(
+    allowed_hosts, redis_up, redis_client, media_root, tmp_path
+):
+    server_env = {"MEDIA_ROOT": media_root, "ALLOWED_HOSTS": allowed_hosts or DEFAULT_HOSTS}
+    if not redis_up:
+        server_env["REDIS_URL"] = f"redis://127.0.0.1:{processes.free_port()}/0"
+    probe_env = {key: value for key, value in os.environ.items() if key != "ALLOWED_HOSTS"}
+    if allowed_hosts:
+        probe_env["ALLOWED_HOSTS"] = allowed_hosts
+    web = processes.start_daphne(tmp_path / "web.log", **server_env)
+    try:
+        probe = health_probe(web.port)
+        result = subprocess.run(probe, env=probe_env, capture_output=True, timeout=30)
+    finally:
+        web.stop()
+
+    assert (result.returncode == 0) is redis_up, (result.stderr, web.output())
+
+
+def test_the_procfile_declares_release_web_and_worker():
+    processes = dict(
+        line.split(":", 1)
+        for line in (BASE_DIR / "Procfile").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+
+    assert processes["release"].strip() == "python manage.py migrate --noinput"
+    assert "${HOST:-0.0.0.0}" in processes["web"]
+    assert "${PORT:-8000}" in processes["web"]
+    assert "--proxy-headers" in processes["web"]
+    assert processes["worker"].strip() == "python manage.py rqworker --with-scheduler"
+
+
+@pytest.mark.parametrize("unit", ["microblog-web.service", "microblog-worker@.service"])
+def test_systemd_units_run_unprivileged_with_the_env_file_and_restart(unit):
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read_string((BASE_DIR / "deploy" / "systemd" / unit).read_text())
+
+    service = parser["Service"]
+    assert service["User"] not in {"root", "0"}
+    assert service["EnvironmentFile"] == "/etc/microblog.env"
+    assert service["Restart"] in {"always", "on-failure"}
+    assert ("daphne" if unit.startswith("microblog-web") else "rqworker") in service["ExecStart"]
+    assert parser["Install"]["WantedBy"]
+
+
+def test_stopping_a_worker_lets_its_export_finish():
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.read_string((BASE_DIR / "deploy" / "systemd" / "microblog-worker@.service").read_text())
+
+    # SIGTERM to the worker alone is RQ's warm shutdown; its work-horse would die of it.
+    assert parser["Service"]["KillMode"] == "mixed"
+    assert int(parser["Service"]["TimeoutStopSec"]) >= 300
+
+
+def test_the_media_storage_backend_is_configurable():
+    backend = "django.core.files.storage.InMemoryStorage"
+    code = 'from django.conf import settings; print(settings.STORAGES["default"]["BACKEND"])'
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=BASE_DIR,
+        env={**os.environ, "MEDIA_STORAGE_BACKEND": backend},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == backend
