@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 
@@ -15,6 +16,6 @@ class UserAdmin(BaseUserAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_post_count=Count("posts"))
 
-    @admin.display(description="posts", ordering="_post_count")
+    @admin.display(description=_("posts"), ordering="_post_count")
     def post_count(self, user):
         return user._post_count

@@ -1,10 +1,14 @@
-"""Sign-up and profile editing; log-in, log-out and password reset are Django's own views."""
+"""Sign-up, profile editing and the language choice; log-in, log-out and password reset are
+Django's own views."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext as _
+from django.views import i18n
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import ProfileForm, SignUpForm
 
@@ -15,9 +19,11 @@ def signup(request):
         return redirect("index")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # E-mails are sent by workers, outside any request: they use the language signed up in.
+        form.instance.language = request.LANGUAGE_CODE
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome to Microblog, {user.username}!")
+        messages.success(request, _("Welcome to Microblog, %(name)s!") % {"name": user.username})
         return redirect("index")
     return render(request, "registration/signup.html", {"form": form})
 
@@ -28,6 +34,17 @@ def edit_profile(request):
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, "Your changes have been saved.")
+        messages.success(request, _("Your changes have been saved."))
         return redirect("profile", username=request.user.username)
     return render(request, "accounts/edit_profile.html", {"form": form})
+
+
+@require_POST
+def set_language(request):
+    """Django's set_language (a cookie), which also remembers a logged-in user's choice."""
+    response = i18n.set_language(request)
+    language = request.POST.get("language")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        request.user.language = language
+        request.user.save(update_fields=["language"])
+    return response

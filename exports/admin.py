@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from exports import services
 from exports.models import Task
@@ -34,7 +36,7 @@ class TaskAdmin(admin.ModelAdmin):
     )
     actions = ("cancel_selected", "retry_failed")
 
-    @admin.action(description="Cancel selected tasks")
+    @admin.action(description=_("Cancel selected tasks"))
     def cancel_selected(self, request, queryset):
         cancelled = 0
         for task in queryset.active():
@@ -43,9 +45,10 @@ class TaskAdmin(admin.ModelAdmin):
                 cancelled += 1
             except services.TaskError:
                 pass
-        self.message_user(request, f"Cancelled {cancelled} task(s).", messages.SUCCESS)
+        message = ngettext("Cancelled %(count)d task.", "Cancelled %(count)d tasks.", cancelled)
+        self.message_user(request, message % {"count": cancelled}, messages.SUCCESS)
 
-    @admin.action(description="Retry failed tasks")
+    @admin.action(description=_("Retry failed tasks"))
     def retry_failed(self, request, queryset):
         retried = 0
         for task in queryset.filter(status=Task.Status.FAILED).select_related("user"):
@@ -54,4 +57,5 @@ class TaskAdmin(admin.ModelAdmin):
                 retried += 1
             except services.TaskError as refusal:
                 self.message_user(request, f"{task.user}: {refusal}", messages.WARNING)
-        self.message_user(request, f"Retried {retried} task(s).", messages.SUCCESS)
+        message = ngettext("Retried %(count)d task.", "Retried %(count)d tasks.", retried)
+        self.message_user(request, message % {"count": retried}, messages.SUCCESS)

@@ -6,8 +6,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
-SUBJECT = "[Microblog] Your blog posts"
+SUBJECT = _("[Microblog] Your blog posts")
 
 
 def send_export_email(*, task, stored_name, size):
@@ -15,9 +16,9 @@ def send_export_email(*, task, stored_name, size):
     link = settings.SITE_URL.rstrip("/") + reverse("exports:download", kwargs={"task_id": task.pk})
     attach = size <= settings.EXPORT_ATTACHMENT_MAX_BYTES
     context = {"user": user, "download_url": link, "attached": attach, "size": size}
-    with translation.override(user.language or settings.LANGUAGE_CODE):
+    with translation.override(user.preferred_language):
         message = EmailMultiAlternatives(
-            subject=SUBJECT,
+            subject=str(SUBJECT),  # rendered now: the message is built after the override ends
             body=render_to_string("email/export_posts.txt", context),
             to=[user.email],
         )

@@ -10,7 +10,9 @@ from pathlib import Path
 import django_rq
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from redis.exceptions import RedisError
 from rq import Callback, Queue
 from rq.command import send_stop_job_command
@@ -24,11 +26,13 @@ from microblog.models import Post
 logger = logging.getLogger(__name__)
 
 EXPORT_TASK_NAME = "export_posts"
-EXPORT_DESCRIPTION = "Exporting posts…"
-QUEUE_FAILED_REASON = "The task could not be queued — please try again in a moment."
-WORKER_LOST_REASON = "the worker stopped unexpectedly — please try again"
-FAILURE_REASON = "The export failed because of an internal error — please try again."
-CANCELLED_NOTICE = "Cancelled."
+# User-facing texts are stored in Task rows as shown: in the request's language when a request
+# causes them, else (worker, maintenance) in the owner's preferred language.
+EXPORT_DESCRIPTION = _("Exporting posts…")
+QUEUE_FAILED_REASON = _("The task could not be queued — please try again in a moment.")
+WORKER_LOST_REASON = _("the worker stopped unexpectedly — please try again")
+FAILURE_REASON = _("The export failed because of an internal error — please try again.")
+CANCELLED_NOTICE = _("Cancelled.")
 DEQUEUE_GRACE_SECONDS = 0.5
 
 
@@ -38,12 +42,17 @@ class TaskError(Exception):
 
 class TaskAlreadyActive(TaskError):
     def __init__(self):
-        super().__init__("An export task is currently in progress.")
+        super().__init__(_("An export task is currently in progress."))
 
 
 class TaskRateLimited(TaskError):
     def __init__(self, limit):
-        super().__init__(f"You can start at most {limit} exports per hour. Please try again later.")
+        message = ngettext(
+            "You can start at most %(limit)d export per hour. Please try again later.",
+            "You can start at most %(limit)d exports per hour. Please try again later.",
+            limit,
+        )
+        super().__init__(message % {"limit": limit})
 
 
 class TaskLaunchFailed(TaskError):
@@ -52,7 +61,7 @@ class TaskLaunchFailed(TaskError):
 
 class TaskNotActive(TaskError):
     def __init__(self):
-        super().__init__("This task has already finished.")
+        super().__init__(_("This task has already finished."))
 
 
 def get_queue():
@@ -66,7 +75,7 @@ def launch_task(*, user, name, description, func, args=(), job_timeout=None):
     If enqueueing fails the row ends ``failed`` and TaskLaunchFailed is raised: never an
     orphan active row.
     """
-    task = Task(id=uuid.uuid4().hex, name=name, description=description, user=user)
+    task = Task(id=uuid.uuid4().hex, name=name, description=str(description), user=user)
     try:
         with transaction.atomic():
             task.save(force_insert=True)
@@ -101,10 +110,11 @@ def _enqueue(task, func, args, job_timeout):
 def on_job_failure(job, connection, exc_type, exc_value, traceback):
     """RQ's failure callback: a job that failed before it could report (or was abandoned by a
     dead worker) still ends its Task as failed."""
-    task = Task.objects.filter(pk=job.id).first()
+    task = Task.objects.select_related("user").filter(pk=job.id).first()
     if task is not None and task.is_active:
         reason = WORKER_LOST_REASON if traceback is None else FAILURE_REASON
-        report_progress(task, status=Task.Status.FAILED, error=reason)
+        with translation.override(task.user.preferred_language):
+            report_progress(task, status=Task.Status.FAILED, error=reason)
 
 
 def export_timeout(post_count):
@@ -153,7 +163,7 @@ def cancel_task(*, task):
 
 def retry_task(*, task):
     if task.status != Task.Status.FAILED:
-        raise TaskError("Only failed tasks can be retried.")
+        raise TaskError(_("Only failed tasks can be retried."))
     return export_launch(user=task.user)
 
 
@@ -188,11 +198,14 @@ def reconcile_active_tasks(*, connection=None):
     now = timezone.now()
     reconciled = 0
     enqueue_grace = timedelta(seconds=settings.TASK_ENQUEUE_GRACE)
-    for task in Task.objects.active().filter(created_at__lt=now - enqueue_grace):
+    stale = Task.objects.active().filter(created_at__lt=now - enqueue_grace).select_related("user")
+    for task in stale:
         verdict = _verdict(task, connection, now)
         if verdict is not None:
             status, reason = verdict
-            if report_progress(task, status=status, error=reason):
+            with translation.override(task.user.preferred_language):
+                reported = report_progress(task, status=status, error=reason)
+            if reported:
                 logger.warning("reconciled task %s to %s: %s", task.pk, status, reason)
                 reconciled += 1
     return reconciled

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -37,7 +38,9 @@ def exports(request):
     except services.TaskError as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.info(request, "Your export has started. You will get an e-mail when it is ready.")
+        messages.info(
+            request, _("Your export has started. You will get an e-mail when it is ready.")
+        )
     return _back(request)
 
 
@@ -74,5 +77,5 @@ def cancel(request, task_id):
     except services.TaskError as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.info(request, "The export was cancelled.")
+        messages.info(request, _("The export was cancelled."))
     return _back(request)

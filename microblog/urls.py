@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
+from accounts.views import set_language
 from microblog import health, views
 
 urlpatterns = [
@@ -11,6 +13,8 @@ urlpatterns = [
     path("user/<str:username>/follow", views.follow, name="follow"),
     path("user/<str:username>/unfollow", views.unfollow, name="unfollow"),
     path("accounts/", include("accounts.urls")),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("exports/", include("exports.urls")),
     path("admin/django-rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from exports.selectors import active_task
@@ -27,9 +28,10 @@ def index(request):
     if request.method == "POST":
         if form.is_valid():
             services.post_create(author=request.user, body=form.cleaned_data["body"])
-            messages.success(request, "Your post is now live!")
+            messages.success(request, _("Your post is now live!"))
             return redirect("index")
-        messages.error(request, "Your post was not published: " + " ".join(form.errors["body"]))
+        errors = " ".join(form.errors["body"])
+        messages.error(request, _("Your post was not published: %(errors)s") % {"errors": errors})
     page = _page(request, Post.objects.timeline_for(request.user))
     return render(request, "microblog/index.html", {"form": form, "page": page})
 
@@ -59,10 +61,10 @@ def profile(request, username):
 def follow(request, username):
     other = get_object_or_404(get_user_model(), username=username)
     if other.pk == request.user.pk:
-        messages.error(request, "You cannot follow yourself.")
+        messages.error(request, _("You cannot follow yourself."))
     else:
         services.follow(follower=request.user, followed=other)
-        messages.success(request, f"You are following {other.username}.")
+        messages.success(request, _("You are following %(name)s.") % {"name": other.username})
     return redirect("profile", username=username)
 
 
@@ -71,5 +73,5 @@ def follow(request, username):
 def unfollow(request, username):
     other = get_object_or_404(get_user_model(), username=username)
     services.unfollow(follower=request.user, followed=other)
-    messages.info(request, f"You are not following {other.username} any more.")
+    messages.info(request, _("You are not following %(name)s any more.") % {"name": other.username})
     return redirect("profile", username=username)

@@ -1,17 +1,27 @@
 // Live task progress: a websocket to /ws/tasks/ updates the server-rendered bars in place.
 // Reconnects with exponential backoff; every (re)connect starts with a snapshot of the user's
-// current tasks, so the page is never stale. Updates never move keyboard focus.
+// current tasks, so the page is never stale. Updates never move keyboard focus (unless the
+// focused control disappears). Texts come from Django's JavaScript catalog (/jsi18n/), loaded
+// before this module; without it they stay in English.
 
 const container = document.getElementById("tasks");
 const live = document.getElementById("tasks-status");
 const template = document.getElementById("task-template");
+const gettext = window.gettext || ((text) => text);
+const interpolate = window.interpolate || ((format, values) =>
+  format.replace(/%\((\w+)\)s/g, (_, name) => String(values[name])));
 const STATUS_LABELS = {
-  queued: "Queued",
-  running: "Running",
-  succeeded: "Succeeded",
-  failed: "Failed",
-  cancelled: "Cancelled",
+  queued: gettext("Queued"),
+  running: gettext("Running"),
+  succeeded: gettext("Succeeded"),
+  failed: gettext("Failed"),
+  cancelled: gettext("Cancelled"),
 };
+// Same result as the server's "%(percent)s%" translation: "45%" in English, "45 %" in Spanish.
+const percentFormat = new Intl.NumberFormat(document.documentElement.lang || undefined, {
+  style: "percent",
+  maximumFractionDigits: 0,
+});
 const BADGES = { succeeded: "success", failed: "danger", cancelled: "secondary" };
 const ACTIVE = new Set(["queued", "running"]);
 
@@ -24,6 +34,9 @@ function cardFor(task) {
     label.id = `task-${task.id}-label`;
     card.querySelector('[role="progressbar"]').setAttribute("aria-labelledby", label.id);
     card.querySelector('[role="progressbar"]').dataset.taskId = task.id;
+    for (const control of card.querySelectorAll(".task-download, .task-cancel button")) {
+      control.setAttribute("aria-describedby", label.id);
+    }
     card.querySelector(".task-cancel").action = `/exports/${encodeURIComponent(task.id)}/cancel`;
     container.append(card);
   }
@@ -47,15 +60,26 @@ function render(task) {
   bar.setAttribute("aria-valuenow", String(task.progress));
   const fill = bar.querySelector(".progress-bar");
   fill.style.width = `${task.progress}%`;
-  fill.textContent = `${task.progress}%`;
+  fill.textContent = percentFormat.format(task.progress / 100);
   fill.classList.toggle("progress-bar-striped", ACTIVE.has(task.status));
   fill.classList.toggle("progress-bar-animated", ACTIVE.has(task.status));
   const download = card.querySelector(".task-download");
   download.classList.toggle("d-none", !task.download_url);
   if (task.download_url) download.href = task.download_url;
-  card.querySelector(".task-cancel").classList.toggle("d-none", !ACTIVE.has(task.status));
-  if (previous !== task.status && !ACTIVE.has(task.status)) {
-    live.textContent = `${task.description} ${badge.textContent.toLowerCase()}. ${task.error || task.notice || ""}`;
+  const cancel = card.querySelector(".task-cancel");
+  const cancelHadFocus = cancel.contains(document.activeElement);
+  cancel.classList.toggle("d-none", !ACTIVE.has(task.status));
+  if (cancelHadFocus && !ACTIVE.has(task.status)) {
+    // The focused button vanished: keep keyboard users in the card rather than on <body>.
+    (task.download_url ? download : card.querySelector(".task-description")).focus();
+  }
+  if (previous !== task.status) {
+    const sentence = interpolate(
+      gettext("%(description)s %(status)s."),
+      { description: task.description, status: badge.textContent.toLowerCase() },
+      true,
+    );
+    live.textContent = `${sentence} ${task.error || task.notice || ""}`.trim();
   }
   const exportButton = document.getElementById("export-button");
   if (exportButton && task.name === "export_posts") {
@@ -92,7 +116,7 @@ function connect() {
     if (message.type === "task") render(message.task);
   });
   socket.addEventListener("close", () => {
-    setConnectionState("Reconnecting…");
+    setConnectionState(gettext("Reconnecting…"));
     setTimeout(connect, delay);
     delay = Math.min(delay * 2, 30000);
   });

@@ -1,0 +1,69 @@
+"""A Spanish browser, end to end in real Chromium: sign up, post, export with live progress."""
+
+import pytest
+
+from exports.models import Task
+from microblog.testing import processes
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture
+def spanish_page(browser):
+    context = browser.new_context(locale="es-ES")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def test_a_spanish_visitor_signs_up_posts_and_exports_in_spanish(
+    web, spanish_page, smtp_server, media_root, tmp_path
+):
+    page = spanish_page
+    page.goto(web.url + "/accounts/signup/")
+    assert page.get_attribute("html", "lang") == "es"
+    assert page.inner_text("h1") == "Registrarse"
+    page.fill("#id_username", "lucia")
+    page.fill("#id_email", "lucia@example.com")
+    page.fill("#id_password1", "una contraseña bastante larga")
+    page.fill("#id_password2", "una contraseña bastante larga")
+    page.click("main button[type=submit]")
+    page.wait_for_url(web.url + "/")
+    assert "¡Te damos la bienvenida a Microblog, lucia!" in page.inner_text("main")
+
+    page.fill("#id_body", "Mi primera publicación — ñandú 🎉")
+    page.click("form[action='/'] button[type=submit]")
+    page.wait_for_url(web.url + "/")
+    assert "¡Tu publicación ya está en línea!" in page.inner_text("main")
+    assert "Mi primera publicación — ñandú 🎉" in page.locator("article").first.inner_text()
+
+    page.click("nav >> text=Perfil")
+    page.click("text=Exportar tus publicaciones")
+    page.wait_for_selector("text=Tu exportación ha comenzado")
+    task = Task.objects.get()
+    card = page.locator(f'.task[data-task-id="{task.pk}"]')
+    assert card.locator(".task-description").inner_text() == "Exportando publicaciones…"
+    assert card.locator(".task-status").inner_text() == "En cola"
+    assert card.locator(".task-cancel button").inner_text() == "Cancelar"
+    page.wait_for_function("document.getElementById('tasks').dataset.connection === ''")
+
+    worker = processes.start_worker(
+        tmp_path / "worker.log", MEDIA_ROOT=media_root, **smtp_server.env()
+    )
+    try:
+        page.wait_for_selector(
+            f'[role="progressbar"][data-task-id="{task.pk}"][aria-valuenow="100"]', timeout=30_000
+        )
+    finally:
+        worker.stop()
+
+    # Rendered by tasks.js from the websocket message, with the JavaScript catalog's texts.
+    assert card.locator(".task-status").inner_text() == "Completada"
+    assert card.locator(".task-download").inner_text() == "Descargar"
+    assert card.locator(".progress-bar").inner_text() == "100\xa0%"
+    assert page.inner_text("#tasks-status") == "Exportando publicaciones…: completada."
+    assert card.locator(".task-cancel").is_hidden()
+
+    (message,) = smtp_server.messages
+    assert "Tus publicaciones del blog" in str(message["Subject"])
