@@ -33,6 +33,11 @@ test: $(VENV)/.dev
 test-fast: $(VENV)/.dev
 	$(PY) -m pytest -m "not e2e and not fault and not slow"
 
+# Every figure of bench/RESULTS.md (takes ~15 minutes; uses the local PostgreSQL if it answers).
+bench: $(VENV)/.dev
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(PY) bench/run.py
+
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 

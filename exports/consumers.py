@@ -31,8 +31,8 @@ class TaskConsumer(AsyncJsonWebsocketConsumer):
         # Join before reading the snapshot, so no update falls between the two.
         try:
             await self.channel_layer.group_add(user_group_name(user.pk), self.channel_name)
-        except (RedisError, OSError):
-            logger.warning("refusing a websocket: the channel layer is unreachable")
+        except (RedisError, OSError) as error:
+            logger.warning("refusing a websocket: the channel layer is unreachable (%s)", error)
             await self.close(code=LAYER_UNAVAILABLE)
             return
         self.group = user_group_name(user.pk)

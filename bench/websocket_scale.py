@@ -1,0 +1,234 @@
+"""Issue 5 §5: one daphne process, thousands of authenticated websockets, 50 exports running.
+
+    python bench/websocket_scale.py {sqlite,postgres} [--clients 5000] [--exports 50]
+
+Reports daphne's RSS per connection, whether every owner received every final state, the
+latency of all messages, and daphne's CPU seconds per minute -- compared in the same run with
+the polling design (the same clients fetching /exports/<id>/status every 500 ms).
+"""
+
+import argparse
+import asyncio
+import faulthandler
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from harness import machine, percentile, setup_django, start_redis, user_with_posts
+
+parser = argparse.ArgumentParser()
+parser.add_argument("vendor", choices=["sqlite", "postgres"])
+parser.add_argument("--clients", type=int, default=5000)
+parser.add_argument("--exports", type=int, default=50)
+parser.add_argument("--poll-seconds", type=int, default=20)
+options = parser.parse_args()
+faulthandler.dump_traceback_later(1200, exit=True)  # never hang a shared machine
+
+redis_server = start_redis()
+setup_django(options.vendor, EXPORTS_PER_HOUR=0)
+
+import websockets  # noqa: E402
+from sessions import users_with_sessions  # noqa: E402
+
+from exports.models import Task  # noqa: E402
+from exports.services import export_launch  # noqa: E402
+from microblog.testing.processes import Process, start_daphne  # noqa: E402
+
+out = Path(tempfile.mkdtemp(prefix="bench-ws-"))
+users, sessions = users_with_sessions("bench_ws", options.clients)
+owners = [user_with_posts(u.username, 2000) for u in users[: options.exports]]
+Task.objects.filter(user__in=users).delete()
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class Listener:
+    def __init__(self):
+        self.latencies = []
+        self.finals = {}
+
+    async def listen(self, url, origin, session, opened):
+        try:
+            socket = await websockets.connect(
+                url,
+                additional_headers={"Cookie": f"sessionid={session}", "Origin": origin},
+                open_timeout=120,
+                max_queue=None,
+            )
+        except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as error:
+            opened.set_exception(error)
+            return
+        opened.set_result(True)
+        async with socket:
+            async for raw in socket:
+                message = json.loads(raw)
+                if message["type"] != "task":
+                    continue
+                state = message["task"]
+                produced = datetime.fromisoformat(state["updated_at"]).timestamp()
+                self.latencies.append((time.time() - produced) * 1000)
+                if state["status"] in ("succeeded", "failed", "cancelled"):
+                    self.finals[state["id"]] = state["status"]
+
+
+async def websocket_phase(web):
+    listener = Listener()
+    url = web.url.replace("http", "ws") + "/ws/tasks/"
+    rss_before = rss_kib(web.pid)
+    gate = asyncio.Semaphore(100)
+    tasks = []
+
+    async def open_one(session):
+        async with gate:
+            opened = asyncio.get_running_loop().create_future()
+            tasks.append(asyncio.create_task(listener.listen(url, web.url, session, opened)))
+            await opened
+
+    started = time.perf_counter()
+    await asyncio.gather(*(open_one(s) for s in sessions))
+    connect_seconds = time.perf_counter() - started
+    print(f"{len(sessions)} connected in {connect_seconds:.1f} s", file=sys.stderr)
+    await asyncio.sleep(2)
+    rss_after = rss_kib(web.pid)
+    listener.latencies.clear()
+    cpu_start, wall_start = cpu_seconds(web.pid), time.perf_counter()
+    launched = await asyncio.to_thread(lambda: [export_launch(user=u).pk for u in owners])
+    print(f"{len(launched)} exports launched", file=sys.stderr)
+    deadline = time.perf_counter() + 180
+    while len([t for t in launched if t in listener.finals]) < len(launched):
+        if time.perf_counter() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    exports_seconds = time.perf_counter() - wall_start
+    await asyncio.sleep(max(0, 10 - exports_seconds))  # at least 10 s of CPU measurement
+    cpu_per_minute = (cpu_seconds(web.pid) - cpu_start) / (time.perf_counter() - wall_start) * 60
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return {
+        "connections": len(sessions),
+        "connect_seconds": round(connect_seconds, 1),
+        "daphne_rss_mib_before": round(rss_before / 1024, 1),
+        "daphne_rss_mib_after": round(rss_after / 1024, 1),
+        "rss_kib_per_connection": round((rss_after - rss_before) / len(sessions), 1),
+        "exports": len(launched),
+        "final_states_received": len([t for t in launched if listener.finals.get(t)]),
+        "all_succeeded": all(listener.finals.get(t) == "succeeded" for t in launched),
+        "exports_seconds": round(exports_seconds, 1),
+        "messages": len(listener.latencies),
+        "latency_ms": {
+            "p50": round(percentile(listener.latencies, 0.5), 2),
+            "p99": round(percentile(listener.latencies, 0.99), 2),
+        },
+        "daphne_cpu_seconds_per_minute": round(cpu_per_minute, 2),
+    }
+
+
+async def polling_phase(web, task_ids):
+    """The polling design: every client GETs a task's status every 500 ms (keep-alive).
+
+    Owners poll their own task; the other clients poll the first owner's, through that
+    owner's session (the server's work per request is the same)."""
+    port = web.port
+    done = {"requests": 0, "errors": 0}
+    stop_at = time.perf_counter() + options.poll_seconds
+
+    async def poll(session, task_id):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        request = (
+            f"GET /exports/{task_id}/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Cookie: sessionid={session}\r\n\r\n"
+        ).encode()
+        try:
+            while time.perf_counter() < stop_at:
+                tick = time.perf_counter()
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(
+                    next(
+                        line.split(b":")[1]
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    )
+                )
+                await reader.readexactly(length)
+                done["requests"] += 1
+                await asyncio.sleep(max(0, 0.5 - (time.perf_counter() - tick)))
+        except (OSError, asyncio.IncompleteReadError, StopIteration):
+            done["errors"] += 1
+        finally:
+            writer.close()
+
+    cpu_start, wall_start = cpu_seconds(web.pid), time.perf_counter()
+    await asyncio.gather(
+        *(
+            poll(sessions[i], task_ids[i]) if i < len(task_ids) else poll(sessions[0], task_ids[0])
+            for i in range(len(sessions))
+        )
+    )
+    elapsed = time.perf_counter() - wall_start
+    return {
+        "clients": len(sessions),
+        "requested_per_second": len(sessions) * 2,
+        "served_per_second": round(done["requests"] / elapsed, 1),
+        "errors": done["errors"],
+        "daphne_cpu_seconds_per_minute": round(
+            (cpu_seconds(web.pid) - cpu_start) / elapsed * 60, 2
+        ),
+    }
+
+
+web = start_daphne(out / "daphne.log")
+workers = [
+    Process(
+        [sys.executable, "manage.py", "rqworker"],
+        {**os.environ, "MEDIA_ROOT": str(out / "media")},
+        out / f"worker{i}.log",
+    )
+    for i in range(2)
+]
+try:
+    websocket = asyncio.run(websocket_phase(web))
+finally:
+    for worker in workers:
+        worker.stop()
+    web.stop()
+owner_tasks = [Task.objects.filter(user=u).latest("created_at").pk for u in owners]
+web = start_daphne(out / "daphne-polling.log")
+try:
+    polling = asyncio.run(polling_phase(web, owner_tasks))
+finally:
+    web.stop()
+    redis_server.stop()
+
+print(
+    json.dumps(
+        {
+            "machine": machine(),
+            "vendor": options.vendor,
+            "websockets": websocket,
+            "polling_500ms": polling,
+            "cpu_ratio_polling_over_websockets": round(
+                polling["daphne_cpu_seconds_per_minute"]
+                / websocket["daphne_cpu_seconds_per_minute"],
+                1,
+            ),
+        },
+        indent=2,
+    )
+)
