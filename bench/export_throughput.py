@@ -38,6 +38,7 @@ setup_django(options.vendor, EXPORTS_PER_HOUR=0)
 from django.test import Client  # noqa: E402
 
 from exports.models import Task  # noqa: E402
+from exports.streaming import POSTGRES_COPY, SQLITE_SELECT  # noqa: E402
 from microblog.models import Post  # noqa: E402
 from microblog.testing.processes import Process  # noqa: E402
 
@@ -47,17 +48,10 @@ table = Post._meta.db_table
 out = Path(tempfile.mkdtemp(prefix="bench-export-"))
 media = out / "media"
 
+# The floor runs the job's own query in the database's own client, writing to a file.
 FLOOR_SQL = {
-    "postgres": (
-        f"COPY (SELECT json_build_object('body', body, 'timestamp', "
-        f"to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')) "
-        f"FROM {table} WHERE author_id = {big.pk} ORDER BY timestamp) "
-        f"TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
-    ),
-    "sqlite": (
-        f"SELECT json_object('body', body, 'timestamp', timestamp) FROM {table} "
-        f"WHERE author_id = {big.pk} ORDER BY timestamp"
-    ),
+    "postgres": POSTGRES_COPY.format(table=table, author_id=big.pk),
+    "sqlite": SQLITE_SELECT.format(table=table).replace("%s", str(big.pk)),
 }
 
 

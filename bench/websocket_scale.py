@@ -90,7 +90,7 @@ async def websocket_phase(web):
     listener = Listener()
     url = web.url.replace("http", "ws") + "/ws/tasks/"
     rss_before = rss_kib(web.pid)
-    gate = asyncio.Semaphore(100)
+    gate = asyncio.Semaphore(40)  # below the listen backlog of daphne (Twisted: 50)
     tasks = []
 
     async def open_one(session):
@@ -148,28 +148,35 @@ async def polling_phase(web, task_ids):
     done = {"requests": 0, "errors": 0}
     stop_at = time.perf_counter() + options.poll_seconds
 
+    connecting = asyncio.Semaphore(40)  # below daphne's listen backlog, as for websockets
+
     async def poll(session, task_id):
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         request = (
             f"GET /exports/{task_id}/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Cookie: sessionid={session}\r\n\r\n"
         ).encode()
         try:
+            async with connecting:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection("127.0.0.1", port), 10
+                )
+        except (OSError, TimeoutError):
+            done["errors"] += 1
+            return
+        try:
             while time.perf_counter() < stop_at:
                 tick = time.perf_counter()
                 writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = int(
-                    next(
-                        line.split(b":")[1]
-                        for line in head.split(b"\r\n")
-                        if line.lower().startswith(b"content-length")
-                    )
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
                 )
-                await reader.readexactly(length)
+                await asyncio.wait_for(reader.readexactly(length), 10)
                 done["requests"] += 1
                 await asyncio.sleep(max(0, 0.5 - (time.perf_counter() - tick)))
-        except (OSError, asyncio.IncompleteReadError, StopIteration):
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, StopIteration):
             done["errors"] += 1
         finally:
             writer.close()

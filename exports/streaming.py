@@ -14,7 +14,7 @@ BATCH = 2000  # posts per chunk handed to the writer
 
 # COPY in CSV format with quote and delimiter bytes that JSON output never contains: text format
 # would escape the backslashes of the JSON a second time.
-_POSTGRES_COPY = """
+POSTGRES_COPY = """
 COPY (
     SELECT json_build_object(
         'body', body,
@@ -26,7 +26,7 @@ COPY (
 
 # Django stores SQLite datetimes as UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]" (the fraction, when
 # present, always has six digits).
-_SQLITE_SELECT = """
+SQLITE_SELECT = """
 SELECT json_object(
     'body', body,
     'timestamp', replace(timestamp, ' ', 'T')
@@ -50,7 +50,7 @@ def _postgres_lines(table, author_id):
     # A connection of its own: while COPY streams, psycopg locks its connection, and the
     # progress reports must keep updating the Task row through Django's.
     stream = connection.get_new_connection(connection.get_connection_params())
-    sql = _POSTGRES_COPY.format(table=table, author_id=author_id)
+    sql = POSTGRES_COPY.format(table=table, author_id=author_id)
     try:
         with stream.cursor() as cursor, cursor.copy(sql) as copy:
             # psycopg hands over one row at a time: batch them so the writer works per batch.
@@ -68,6 +68,6 @@ def _postgres_lines(table, author_id):
 
 def _sqlite_lines(table, author_id):
     with connection.cursor() as cursor:
-        cursor.execute(_SQLITE_SELECT.format(table=table), [author_id])
+        cursor.execute(SQLITE_SELECT.format(table=table), [author_id])
         while rows := cursor.fetchmany(BATCH):
             yield (",\n".join([row[0] for row in rows]) + ",\n").encode(), len(rows)

@@ -148,7 +148,15 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
             # redis-py's 5 s socket timeout would kill idle websockets (channels_redis#422).
-            "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+            # redis-py 8 also caps a pool at 100 connections and then raises "Too many
+            # connections": a burst of websocket connects (group_add) would be refused.
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": None,
+                    "max_connections": config.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=1000),
+                }
+            ],
             # Must outlive daphne's websocket timeout (default 24 h) so members stay in groups.
             "group_expiry": 86400,
         },

@@ -5,23 +5,16 @@ import pytest
 from exports.models import Task
 from microblog.seeding import seed_posts
 from microblog.testing import processes
+from microblog.testing.browser import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def _log_in(page, web, user, password):
-    page.goto(web.url + "/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", password)
-    page.click("main button[type=submit]")
-    page.wait_for_url(web.url + "/")
 
 
 def test_export_progress_is_live_in_two_tabs_without_reloading(
     web, page, user, password, smtp_server, media_root, tmp_path
 ):
     seed_posts(author=user, count=5_000, seed=5)
-    _log_in(page, web, user, password)
+    log_in(page, web.url, user, password)
     page.goto(f"{web.url}/user/{user.username}/")
     page.evaluate("window.notReloaded = true")
 

@@ -10,6 +10,7 @@ from django.test import Client
 
 from exports.models import Task
 from microblog.testing import processes
+from microblog.testing.browser import log_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
@@ -92,10 +93,7 @@ def test_thirty_simultaneous_export_posts_create_exactly_one_task(
 
 @pytest.mark.e2e
 def test_a_double_click_on_export_starts_one_export(web, page, user, password, redis_client):
-    page.goto(web.url + "/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", password)
-    page.click("main button[type=submit]")
+    log_in(page, web.url, user, password)
     page.goto(f"{web.url}/user/{user.username}/")
 
     page.dblclick("#export-button")

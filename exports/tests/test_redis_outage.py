@@ -5,6 +5,7 @@ import pytest
 from exports.models import Task
 from microblog.embedded_redis import EmbeddedRedis
 from microblog.testing import processes
+from microblog.testing.browser import log_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.e2e]
 
@@ -25,10 +26,7 @@ def test_redis_outage_is_explained_and_everything_recovers_without_restarts(
     web = processes.start_daphne(tmp_path / "web.log", **env)
     worker = processes.start_worker(tmp_path / "worker.log", **env)
     try:
-        page.goto(web.url + "/accounts/login/")
-        page.fill("#id_username", user.username)
-        page.fill("#id_password", password)
-        page.click("main button[type=submit]")
+        log_in(page, web.url, user, password)
         page.goto(f"{web.url}/user/{user.username}/")
         connected = "document.getElementById('tasks').dataset.connection === ''"
         page.wait_for_function(connected)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from exports.models import Task
 from microblog.testing import processes
+from microblog.testing.browser import log_in
 from microblog.testing.factories import PostFactory, TaskFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e]
@@ -47,14 +48,6 @@ def localised_page(request, browser):
     context.close()
 
 
-def log_in(page, web, user, password):
-    page.goto(web.url + "/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", password)
-    page.click("main button[type=submit]")
-    page.wait_for_url(web.url + "/")
-
-
 @pytest.fixture
 def author(user):
     """A user with posts, a follower and someone they follow: every part of the pages shows."""
@@ -86,7 +79,7 @@ def test_logged_in_pages_have_no_serious_accessibility_problems(
     web, localised_page, author, password
 ):
     page = localised_page
-    log_in(page, web, author, password)
+    log_in(page, web.url, author, password)
     found = {}
     for path in ("/", "/explore/", f"/user/{author.username}/", "/exports/", "/accounts/profile/"):
         page.goto(web.url + path)
@@ -104,7 +97,7 @@ def test_pages_with_running_and_finished_exports_have_no_serious_accessibility_p
     done = TaskFactory(**finished, status=Task.Status.SUCCEEDED, progress=100)
     done.result.save("posts.json", ContentFile(b'{"posts": []}'))
     failed = TaskFactory(**finished, status=Task.Status.FAILED, progress=30, error="It broke.")
-    log_in(page, web, author, password)
+    log_in(page, web.url, author, password)
     page.goto(f"{web.url}/user/{author.username}/")
     page.click("#export-button")  # no worker: the new task stays queued, its bar live
     page.wait_for_selector('[role="progressbar"][aria-valuenow="0"]')
@@ -121,7 +114,7 @@ def test_pages_with_running_and_finished_exports_have_no_serious_accessibility_p
 def test_the_progress_ui_is_usable_with_a_keyboard_and_never_steals_focus(
     web, page, author, password, smtp_server, media_root, tmp_path
 ):
-    log_in(page, web, author, password)
+    log_in(page, web.url, author, password)
     page.goto(f"{web.url}/user/{author.username}/")
     page.click("#export-button")
     task = Task.objects.get()
