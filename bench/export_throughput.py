@@ -29,7 +29,7 @@ from harness import (
 parser = argparse.ArgumentParser()
 parser.add_argument("vendor", choices=["sqlite", "postgres"])
 parser.add_argument("--posts", type=int, default=1_000_000)
-parser.add_argument("--runs", type=int, default=3)
+parser.add_argument("--runs", type=int, default=5)
 options = parser.parse_args()
 
 redis_server = start_redis()

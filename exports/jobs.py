@@ -40,19 +40,22 @@ class _MovableFile(File):
 
 
 @logs_task  # every log line of the job names its task
-def export_posts(task_id):
+def export_posts(task_id, expected_total=None):
+    """Export the task owner's posts; ``expected_total`` (counted at launch) sizes the bar."""
     task = Task.objects.select_related("user").get(pk=task_id)
     # What the job stores for the user to read (errors, notices) is in the owner's language.
     with translation.override(task.user.preferred_language):
-        _export_posts(task)
+        _export_posts(task, expected_total)
 
 
-def _export_posts(task):
+def _export_posts(task, expected_total):
     task_id = task.pk
     broadcaster = Broadcaster()
     part_path = None
     try:
-        total = Post.objects.filter(author_id=task.user_id).count()
+        total = expected_total
+        if total is None:
+            total = Post.objects.filter(author_id=task.user_id).count()
         if not report_progress(
             task, status=Task.Status.RUNNING, done=0, total=total, broadcaster=broadcaster
         ):

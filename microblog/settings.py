@@ -87,7 +87,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # (one per test run, so that two runs never share it).
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = config.int("CONN_MAX_AGE", default=60)
+    # 0 under ASGI: Django runs each request's sync code in a thread of its own, so a
+    # persistent connection is stranded with its thread; under load that exhausted
+    # PostgreSQL's max_connections in the web benchmark. Pool with pgbouncer instead.
+    DATABASES["default"]["CONN_MAX_AGE"] = config.int("CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Required behind pgbouncer in transaction mode: .iterator()'s server-side cursors would
     # outlive the transaction that pgbouncer ties to one server connection.

@@ -20,7 +20,7 @@ def test_launch_records_a_queued_task_and_enqueues_its_job_under_the_same_id(use
     assert task.status == Task.Status.QUEUED
     job = Job.fetch(task.pk, connection=redis_client)
     assert job.func_name == "exports.jobs.export_posts"
-    assert job.args == (task.pk,)
+    assert job.args == (task.pk, 0)  # the task id and the post count it will export
     assert job.get_status() == JobStatus.QUEUED
     assert job.timeout == services.export_timeout(0)
 
