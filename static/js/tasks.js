@@ -103,6 +103,16 @@ function setConnectionState(text) {
   banner.textContent = text;
 }
 
+// The snapshot ends with the ids of the user's current tasks: a card for any other task is
+// stale (it ended long ago while this page was disconnected) and goes, unless it holds focus.
+function forgetTasksNotIn(current) {
+  for (const card of container.querySelectorAll(".task[data-task-id]")) {
+    if (!current.has(card.dataset.taskId) && !card.contains(document.activeElement)) {
+      card.remove();
+    }
+  }
+}
+
 let delay = 500;
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -114,6 +124,7 @@ function connect() {
   socket.addEventListener("message", (event) => {
     const message = JSON.parse(event.data);
     if (message.type === "task") render(message.task);
+    else if (message.type === "snapshot") forgetTasksNotIn(new Set(message.task_ids));
   });
   socket.addEventListener("close", () => {
     setConnectionState(gettext("Reconnecting…"));
