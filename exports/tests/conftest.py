@@ -24,6 +24,17 @@ def communicator(headers, path="/ws/tasks/"):
     return WebsocketCommunicator(application, path, headers=headers)
 
 
+async def connected_past_snapshot(ws):
+    """Connect and read the snapshot up to its closing message; returns the tasks it held."""
+    connected, _ = await ws.connect()
+    assert connected
+    tasks = []
+    while (message := await ws.receive_json_from())["type"] == "task":
+        tasks.append(message["task"])
+    assert message["type"] == "snapshot"
+    return tasks
+
+
 def run(coroutine_function):
     """Run an async test body on a fresh event loop (no pytest-asyncio needed)."""
     return async_to_sync(coroutine_function)()

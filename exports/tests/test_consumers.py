@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 
 from exports.models import Task
 from exports.progress import report_progress
-from exports.tests.conftest import communicator, run
+from exports.tests.conftest import communicator, connected_past_snapshot, run
 from microblog.testing.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -74,9 +74,7 @@ def test_progress_reports_reach_the_owner_and_nobody_else(ws_headers, user, othe
 
     async def body():
         ws = communicator(headers)
-        assert (await ws.connect())[0]
-        await ws.receive_json_from()  # mine, queued
-        await ws.receive_json_from()  # end of snapshot
+        await connected_past_snapshot(ws)
         await database_sync_to_async(report_progress)(theirs, status=Task.Status.RUNNING)
         await database_sync_to_async(report_progress)(
             mine, status=Task.Status.RUNNING, done=5, total=10
@@ -105,9 +103,7 @@ def test_whatever_the_client_sends_is_ignored(ws_headers, user, other_user):
 
     async def body():
         ws = communicator(headers)
-        assert (await ws.connect())[0]
-        await ws.receive_json_from()
-        await ws.receive_json_from()
+        await connected_past_snapshot(ws)
         for text in hostile:
             await ws.send_to(text_data=text)
         await ws.send_to(bytes_data=b"\x00\xff" * 100)
@@ -128,9 +124,7 @@ def test_an_idle_connection_still_receives_updates_after_15_seconds(ws_headers, 
 
     async def body():
         ws = communicator(headers)
-        assert (await ws.connect())[0]
-        await ws.receive_json_from()
-        await ws.receive_json_from()
+        await connected_past_snapshot(ws)
         assert await ws.receive_nothing(timeout=15, interval=0.5)
         await database_sync_to_async(report_progress)(mine, status=Task.Status.RUNNING)
         assert (await ws.receive_json_from(timeout=5))["task"]["status"] == "running"

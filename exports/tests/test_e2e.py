@@ -31,10 +31,8 @@ def test_export_progress_is_live_in_two_tabs_without_reloading(
     assert second.get_attribute(bar, "aria-valuenow") == "0"
     page.wait_for_function("document.getElementById('tasks').dataset.connection === ''")
 
-    worker = processes.start_worker(
-        tmp_path / "worker.log", MEDIA_ROOT=media_root, **smtp_server.env()
-    )
-    try:
+    log = tmp_path / "worker.log"
+    with processes.running_worker(log, MEDIA_ROOT=media_root, **smtp_server.env()):
         for tab in (page, second):
             tab.wait_for_selector(f'{bar}[aria-valuenow="100"]', timeout=30_000)
             card = tab.locator(f'.task[data-task-id="{task.pk}"]')
@@ -50,5 +48,3 @@ def test_export_progress_is_live_in_two_tabs_without_reloading(
         with page.expect_download() as download:
             page.locator(f'.task[data-task-id="{task.pk}"] .task-download').click()
         assert download.value.suggested_filename == "posts.json"
-    finally:
-        worker.stop()

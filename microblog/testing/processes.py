@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.db import connection
@@ -116,6 +117,16 @@ def start_daphne(log_path, port=None, **env):
     process.port = port
     process.url = f"http://127.0.0.1:{port}"
     return process
+
+
+@contextmanager
+def running_worker(log_path, *args, **env):
+    """A worker for the duration of a ``with`` block."""
+    worker = start_worker(log_path, *args, **env)
+    try:
+        yield worker
+    finally:
+        worker.stop()
 
 
 def start_worker(log_path, *args, **env):

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from exports.models import Task
 from microblog.testing import processes
-from microblog.testing.browser import log_in
+from microblog.testing.browser import finished_bar, log_in
 from microblog.testing.factories import PostFactory, TaskFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e]
@@ -138,15 +138,9 @@ def test_the_progress_ui_is_usable_with_a_keyboard_and_never_steals_focus(
     assert "Change language" in reached
 
     page.focus("#language-select")
-    worker = processes.start_worker(
-        tmp_path / "worker.log", MEDIA_ROOT=media_root, **smtp_server.env()
-    )
-    try:
-        page.wait_for_selector(
-            f'[role="progressbar"][data-task-id="{task.pk}"][aria-valuenow="100"]', timeout=30_000
-        )
-    finally:
-        worker.stop()
+    log = tmp_path / "worker.log"
+    with processes.running_worker(log, MEDIA_ROOT=media_root, **smtp_server.env()):
+        page.wait_for_selector(finished_bar(task), timeout=30_000)
     assert page.evaluate("document.activeElement.id") == "language-select"
     assert page.inner_text("#tasks-status") == "Exporting posts… succeeded."
     assert "Download" in tab_through(page)

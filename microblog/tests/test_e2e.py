@@ -2,17 +2,13 @@
 
 import pytest
 
+from microblog.testing.browser import sign_up
+
 pytestmark = [pytest.mark.e2e]
 
 
 def test_new_user_signs_up_posts_and_sees_the_post_on_the_timeline(web, page):
-    page.goto(web.url + "/accounts/signup/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_email", "alice@example.com")
-    page.fill("#id_password1", "a long enough passphrase")
-    page.fill("#id_password2", "a long enough passphrase")
-    page.click("button[type=submit]")
-    page.wait_for_url(web.url + "/")
+    sign_up(page, web.url, "alice", "a long enough passphrase")
     assert "Welcome to Microblog, alice!" in page.inner_text("main")
 
     page.fill("#id_body", "My first post — ünïcødé and 🎉")

@@ -4,6 +4,7 @@ import pytest
 
 from exports.models import Task
 from microblog.testing import processes
+from microblog.testing.browser import finished_bar, sign_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -24,12 +25,7 @@ def test_a_spanish_visitor_signs_up_posts_and_exports_in_spanish(
     page.goto(web.url + "/accounts/signup/")
     assert page.get_attribute("html", "lang") == "es"
     assert page.inner_text("h1") == "Registrarse"
-    page.fill("#id_username", "lucia")
-    page.fill("#id_email", "lucia@example.com")
-    page.fill("#id_password1", "una contraseña bastante larga")
-    page.fill("#id_password2", "una contraseña bastante larga")
-    page.click("main button[type=submit]")
-    page.wait_for_url(web.url + "/")
+    sign_up(page, web.url, "lucia", "una contraseña bastante larga")
     assert "¡Te damos la bienvenida a Microblog, lucia!" in page.inner_text("main")
 
     page.fill("#id_body", "Mi primera publicación — ñandú 🎉")
@@ -48,15 +44,9 @@ def test_a_spanish_visitor_signs_up_posts_and_exports_in_spanish(
     assert card.locator(".task-cancel button").inner_text() == "Cancelar"
     page.wait_for_function("document.getElementById('tasks').dataset.connection === ''")
 
-    worker = processes.start_worker(
-        tmp_path / "worker.log", MEDIA_ROOT=media_root, **smtp_server.env()
-    )
-    try:
-        page.wait_for_selector(
-            f'[role="progressbar"][data-task-id="{task.pk}"][aria-valuenow="100"]', timeout=30_000
-        )
-    finally:
-        worker.stop()
+    log = tmp_path / "worker.log"
+    with processes.running_worker(log, MEDIA_ROOT=media_root, **smtp_server.env()):
+        page.wait_for_selector(finished_bar(task), timeout=30_000)
 
     # Rendered by tasks.js from the websocket message, with the JavaScript catalog's texts.
     assert card.locator(".task-status").inner_text() == "Completada"
