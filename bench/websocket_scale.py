@@ -12,6 +12,7 @@ import asyncio
 import faulthandler
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -105,6 +106,21 @@ async def websocket_phase(web):
     print(f"{len(sessions)} connected in {connect_seconds:.1f} s", file=sys.stderr)
     await asyncio.sleep(2)
     rss_after = rss_kib(web.pid)
+    probe = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("ws_probe.py")),
+            url,
+            web.url,
+            str(len(owners)),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    probe.stdin.write(json.dumps(sessions[: len(owners)]))
+    probe.stdin.close()
+    assert (await asyncio.to_thread(probe.stdout.readline)).strip() == "ready"
     listener.latencies.clear()
     cpu_start, wall_start = cpu_seconds(web.pid), time.perf_counter()
     launched = await asyncio.to_thread(lambda: [export_launch(user=u).pk for u in owners])
@@ -117,10 +133,12 @@ async def websocket_phase(web):
     exports_seconds = time.perf_counter() - wall_start
     await asyncio.sleep(max(0, 10 - exports_seconds))  # at least 10 s of CPU measurement
     cpu_per_minute = (cpu_seconds(web.pid) - cpu_start) / (time.perf_counter() - wall_start) * 60
+    probe_result = json.loads(await asyncio.to_thread(probe.stdout.read))
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     return {
+        "probe_process": probe_result,
         "connections": len(sessions),
         "connect_seconds": round(connect_seconds, 1),
         "daphne_rss_mib_before": round(rss_before / 1024, 1),
