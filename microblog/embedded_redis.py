@@ -24,6 +24,14 @@ def redis_server_binary():
     return str(bundled) if bundled.exists() else shutil.which("redis-server")
 
 
+def _dying_with_parent(command):
+    """Where util-linux's setpriv exists, the server gets SIGTERM when the process that started
+    it dies, even by SIGKILL: a killed test run or benchmark leaves no redis-server behind.
+    (setpriv rather than a preexec_fn, which is unsafe in a process with threads.)"""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", *command] if setpriv else command
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -42,21 +50,23 @@ class EmbeddedRedis:
     def start(self):
         self._dir = tempfile.mkdtemp(prefix="microblog-redis-")
         self.process = subprocess.Popen(
-            [
-                redis_server_binary(),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self._dir,
-                "--loglevel",
-                "warning",
-            ],
+            _dying_with_parent(
+                [
+                    redis_server_binary(),
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    self._dir,
+                    "--loglevel",
+                    "warning",
+                ]
+            ),
             stdout=subprocess.DEVNULL,
             # Its own session: Ctrl-C reaches our children first, then we stop Redis last.
             start_new_session=True,

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import redis
@@ -52,3 +53,31 @@ def test_with_redis_url_set_the_command_runs_against_that_server():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [settings.REDIS_URL, "True"]
+
+
+def test_the_server_stops_when_the_process_that_started_it_is_killed():
+    starter = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from microblog.embedded_redis import EmbeddedRedis; import time; "
+            "print(EmbeddedRedis().start().url, flush=True); time.sleep(60)",
+        ],
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    client = redis.Redis.from_url(starter.stdout.readline().strip(), socket_connect_timeout=1)
+    assert client.ping()
+
+    starter.kill()  # SIGKILL: no atexit, no cleanup code runs
+    starter.wait()
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            client.ping()
+        except redis.ConnectionError:
+            return
+        time.sleep(0.05)
+    pytest.fail("the embedded redis-server outlived the process that started it")
