@@ -17,7 +17,7 @@ from rq.timeouts import JobTimeoutException
 from exports.emails import send_export_email
 from exports.models import Task
 from exports.progress import Broadcaster, Throttle, report_progress
-from exports.services import FAILURE_REASON
+from exports.services import FAILURE_REASON, PART_SEPARATOR, export_tmp_dir
 from exports.streaming import post_json_lines
 from microblog.logging import logs_task
 from microblog.models import Post
@@ -60,7 +60,7 @@ def _export_posts(task, expected_total):
             task, status=Task.Status.RUNNING, done=0, total=total, broadcaster=broadcaster
         ):
             raise TaskNoLongerActive
-        part_path = _write_export(task, broadcaster)
+        part_path, done = _write_export(task, broadcaster)
         size = part_path.stat().st_size
         stored_name = _store(task, part_path)
         part_path = None
@@ -68,14 +68,14 @@ def _export_posts(task, expected_total):
         report_progress(
             task,
             status=Task.Status.SUCCEEDED,
-            done=task.done,
-            total=task.done,
+            done=done,
+            total=done,
             result=stored_name,
             result_size=size,
             notice=notice,
             broadcaster=broadcaster,
         )
-        logger.info("export %s succeeded: %d posts, %d bytes", task_id, task.done, size)
+        logger.info("export %s succeeded: %d posts, %d bytes", task_id, done, size)
     except TaskNoLongerActive:
         logger.info("export %s stopped: the task is no longer active", task_id)
     except JobTimeoutException:
@@ -97,11 +97,14 @@ def _export_posts(task, expected_total):
 
 
 def _write_export(task, broadcaster):
-    """Write SPEC §7's JSON to a temporary file; returns its path."""
-    tmp_dir = Path(settings.MEDIA_ROOT) / "exports" / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=tmp_dir, prefix=f"{task.pk}-", suffix=".part")
-    path = Path(name)
+    """Write SPEC §7's JSON to a temporary file; returns its path and the number of posts."""
+    fd, name = tempfile.mkstemp(
+        dir=export_tmp_dir(), prefix=f"{task.pk}{PART_SEPARATOR}", suffix=".part"
+    )
+    return Path(name), _write_posts(fd, task, broadcaster)
+
+
+def _write_posts(fd, task, broadcaster):
     header = {"user": task.user.username, "exported_at": _utc_iso(timezone.now())}
     throttle = Throttle(settings.EXPORT_PROGRESS_INTERVAL)
     done = 0
@@ -116,8 +119,7 @@ def _write_export(task, broadcaster):
             out.seek(out.tell() - 2)  # drop the last ",\n"
         out.write(b"\n]}\n")
         out.truncate()
-    task.done = done
-    return path
+    return done
 
 
 def _store(task, path):

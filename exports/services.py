@@ -170,6 +170,16 @@ def retry_task(*, task):
     return export_launch(user=task.user)
 
 
+PART_SEPARATOR = "-"  # "<task id>-<random>.part": unfinished export files
+
+
+def export_tmp_dir():
+    """Where jobs write unfinished exports (under MEDIA_ROOT, so finishing one is a rename)."""
+    path = Path(settings.MEDIA_ROOT) / "exports" / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def purge_expired_exports(*, now=None):
     """Delete export files older than EXPORT_RETENTION_DAYS and the leftovers of dead jobs."""
     now = now or timezone.now()
@@ -180,12 +190,10 @@ def purge_expired_exports(*, now=None):
         task.result.delete(save=False)
         Task.objects.filter(pk=task.pk).update(purged_at=now)
         purged += 1
-    tmp_dir = Path(settings.MEDIA_ROOT) / "exports" / "tmp"
-    if tmp_dir.is_dir():
-        for part in tmp_dir.glob("*.part"):
-            task_id = part.name.split("-", 1)[0]
-            if not Task.objects.active().filter(pk=task_id).exists():
-                part.unlink(missing_ok=True)
+    for part in export_tmp_dir().glob("*.part"):
+        task_id = part.name.split(PART_SEPARATOR, 1)[0]
+        if not Task.objects.active().filter(pk=task_id).exists():
+            part.unlink(missing_ok=True)
     if purged:
         logger.info("purged %d expired export file(s)", purged)
     return purged
