@@ -1,11 +1,10 @@
 """export_posts: what the RQ worker runs. Streams, reports progress, never renders pages."""
 
+import errno
 import json
 import logging
 import os
-import tempfile
 from datetime import UTC
-from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
@@ -16,8 +15,9 @@ from rq.timeouts import JobTimeoutException
 
 from exports.emails import send_export_email
 from exports.models import Task
+from exports.partials import create_partial
 from exports.progress import Broadcaster, Throttle, report_progress
-from exports.services import FAILURE_REASON, PART_SEPARATOR, export_tmp_dir
+from exports.services import FAILURE_REASON
 from exports.streaming import post_json_lines
 from microblog.logging import logs_task
 from microblog.models import Post
@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 
 TIMEOUT_REASON = _("The export took too long and was stopped — please try again later.")
 EMAIL_FAILED_NOTICE = _("The export is ready, but the e-mail could not be sent.")
+# Retrying at once would meet the same full disk: the reason says to wait.
+DISK_FULL_REASON = _(
+    "The server has no room to store your export right now. Please try again in an hour."
+)
 
 
 class TaskNoLongerActive(Exception):
@@ -60,7 +64,8 @@ def _export_posts(task, expected_total):
             task, status=Task.Status.RUNNING, done=0, total=total, broadcaster=broadcaster
         ):
             raise TaskNoLongerActive
-        part_path, done = _write_export(task, broadcaster)
+        fd, part_path = create_partial(task_id)
+        done = _write_posts(fd, task, broadcaster)
         size = part_path.stat().st_size
         stored_name = _store(task, part_path)
         part_path = None
@@ -80,31 +85,31 @@ def _export_posts(task, expected_total):
         logger.info("export %s stopped: the task is no longer active", task_id)
     except JobTimeoutException:
         logger.warning("export %s hit its timeout", task_id)
-        report_progress(
-            task, status=Task.Status.FAILED, error=TIMEOUT_REASON, broadcaster=broadcaster
-        )
+        _fail(task, TIMEOUT_REASON, broadcaster)
         raise
-    except Exception:
+    except Exception as error:
         logger.exception("export %s failed", task_id)
-        report_progress(
-            task, status=Task.Status.FAILED, error=FAILURE_REASON, broadcaster=broadcaster
-        )
+        disk_full = isinstance(error, OSError) and error.errno == errno.ENOSPC
+        _fail(task, DISK_FULL_REASON if disk_full else FAILURE_REASON, broadcaster)
         raise
     finally:
+        # Whatever happened, no unfinished file stays behind to fill the disk.
         if part_path is not None:
             part_path.unlink(missing_ok=True)
         broadcaster.close()
 
 
-def _write_export(task, broadcaster):
-    """Write SPEC §7's JSON to a temporary file; returns its path and the number of posts."""
-    fd, name = tempfile.mkstemp(
-        dir=export_tmp_dir(), prefix=f"{task.pk}{PART_SEPARATOR}", suffix=".part"
-    )
-    return Path(name), _write_posts(fd, task, broadcaster)
+def _fail(task, reason, broadcaster):
+    """Report the failure; if even that fails, the job's failure callback and then the worker's
+    reconciliation try again, so the task cannot stay active."""
+    try:
+        report_progress(task, status=Task.Status.FAILED, error=reason, broadcaster=broadcaster)
+    except Exception:
+        logger.exception("export %s: could not record its failure", task.pk)
 
 
 def _write_posts(fd, task, broadcaster):
+    """Write SPEC §7's JSON into the open file ``fd``; returns the number of posts."""
     header = {"user": task.user.username, "exported_at": _utc_iso(timezone.now())}
     throttle = Throttle(settings.EXPORT_PROGRESS_INTERVAL)
     done = 0

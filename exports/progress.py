@@ -11,7 +11,9 @@ import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
+from redis.exceptions import RedisError
 from rq import get_current_job
 
 from exports.models import Task
@@ -30,11 +32,24 @@ class Broadcaster:
     """Sends group messages on one event loop, so a job reuses one Redis connection.
 
     ``async_to_sync(group_send)`` per message would build a new loop and connection each time.
+    While Redis is unreachable each attempt costs seconds (redis-py retries with backoff), so
+    after a failure the job's progress reports skip Redis for ``RETRY_AFTER`` seconds: the
+    export goes on at full speed on the database alone, and final states are always tried.
     """
 
-    def __init__(self):
+    RETRY_AFTER = 2.0
+
+    def __init__(self, clock=time.monotonic):
         self.loop = asyncio.new_event_loop()
         self.layer = get_channel_layer()
+        self.clock = clock
+        self.quiet_until = 0.0
+
+    def redis_unavailable(self):
+        return self.clock() < self.quiet_until
+
+    def redis_failed(self):
+        self.quiet_until = self.clock() + self.RETRY_AFTER
 
     def send(self, group, message):
         self.loop.run_until_complete(self.layer.group_send(group, message))
@@ -89,21 +104,41 @@ def report_progress(
     elif effective_total:
         changes["progress"] = min(99, effective_done * 100 // effective_total)
 
-    if not Task.objects.filter(pk=task.pk, status__in=Task.ACTIVE_STATUSES).update(**changes):
+    if not _update_active_row(task, changes, final=status in FINAL_STATUSES):
         return False
     for field, value in changes.items():
         setattr(task, field, value)
-    _mirror_into_job_meta(task)
-    _broadcast(task, broadcaster)
+    if status in FINAL_STATUSES or broadcaster is None or not broadcaster.redis_unavailable():
+        _mirror_into_job_meta(task, broadcaster)
+        _broadcast(task, broadcaster)
     return True
 
 
-def _mirror_into_job_meta(task):
+def _update_active_row(task, changes, *, final):
+    active = Task.objects.filter(pk=task.pk, status__in=Task.ACTIVE_STATUSES)
+    try:
+        return active.update(**changes)
+    except (OperationalError, InterfaceError):
+        if not final:
+            raise
+        # A final state must land even when the database dropped this process's connection
+        # (a restart, a failover, pg_terminate_backend): once more, on a new connection.
+        logger.warning("database connection lost; reporting task %s again", task.pk)
+        connection.close()
+        return active.update(**changes)
+
+
+def _mirror_into_job_meta(task, broadcaster):
     job = get_current_job()
     if job is None or job.id != task.pk:
         return
     job.meta.update(status=task.status, progress=task.progress, done=task.done, total=task.total)
-    job.save_meta()
+    try:
+        job.save_meta()
+    except RedisError:  # a Redis outage must not fail an export that needs only the database
+        logger.warning("could not save the meta of job %s", job.id, exc_info=True)
+        if broadcaster is not None:
+            broadcaster.redis_failed()
 
 
 def _broadcast(task, broadcaster):
@@ -116,6 +151,8 @@ def _broadcast(task, broadcaster):
             _one_shot_send(group, message)
     except Exception:
         logger.warning("could not broadcast task %s", task.pk, exc_info=True)
+        if broadcaster is not None:
+            broadcaster.redis_failed()
 
 
 class Throttle:

@@ -5,11 +5,10 @@ import time
 import uuid
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 
 import django_rq
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -20,6 +19,7 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from exports.models import Task
+from exports.partials import discard_orphan_partials
 from exports.progress import report_progress
 from microblog.models import Post
 
@@ -110,6 +110,7 @@ def _enqueue(task, func, args, job_timeout):
 def on_job_failure(job, connection, exc_type, exc_value, traceback):
     """RQ's failure callback: a job that failed before it could report (or was abandoned by a
     dead worker) still ends its Task as failed."""
+    close_old_connections()  # the job may have failed because the database dropped it
     task = Task.objects.select_related("user").filter(pk=job.id).first()
     if task is not None and task.is_active:
         reason = WORKER_LOST_REASON if traceback is None else FAILURE_REASON
@@ -170,18 +171,8 @@ def retry_task(*, task):
     return export_launch(user=task.user)
 
 
-PART_SEPARATOR = "-"  # "<task id>-<random>.part": unfinished export files
-
-
-def export_tmp_dir():
-    """Where jobs write unfinished exports (under MEDIA_ROOT, so finishing one is a rename)."""
-    path = Path(settings.MEDIA_ROOT) / "exports" / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def purge_expired_exports(*, now=None):
-    """Delete export files older than EXPORT_RETENTION_DAYS and the leftovers of dead jobs."""
+    """Delete export files older than EXPORT_RETENTION_DAYS."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.EXPORT_RETENTION_DAYS)
     purged = 0
@@ -190,26 +181,27 @@ def purge_expired_exports(*, now=None):
         task.result.delete(save=False)
         Task.objects.filter(pk=task.pk).update(purged_at=now)
         purged += 1
-    for part in export_tmp_dir().glob("*.part"):
-        task_id = part.name.split(PART_SEPARATOR, 1)[0]
-        if not Task.objects.active().filter(pk=task_id).exists():
-            part.unlink(missing_ok=True)
     if purged:
         logger.info("purged %d expired export file(s)", purged)
     return purged
 
 
-def reconcile_active_tasks(*, connection=None):
+def reconcile_active_tasks(*, connection=None, task_ids=None):
     """Fail every active Task whose RQ job is gone, finished or abandoned by a dead worker.
 
-    Workers run this at start and every maintenance interval, so a SIGKILLed worker or
-    work-horse, or a Redis that lost its data, cannot leave a task active for ever.
+    Workers run this at start, after each job and every maintenance interval, so a SIGKILLed
+    worker or work-horse, or a Redis that lost its data, cannot leave a task active for ever;
+    it also deletes the unfinished files of tasks that are no longer active.
     """
     connection = connection or get_queue().connection
     now = timezone.now()
     reconciled = 0
-    enqueue_grace = timedelta(seconds=settings.TASK_ENQUEUE_GRACE)
-    stale = Task.objects.active().filter(created_at__lt=now - enqueue_grace).select_related("user")
+    if task_ids is None:
+        enqueue_grace = timedelta(seconds=settings.TASK_ENQUEUE_GRACE)
+        stale = Task.objects.active().filter(created_at__lt=now - enqueue_grace)
+    else:  # tasks whose jobs just ended: no enqueue to wait for
+        stale = Task.objects.active().filter(pk__in=task_ids)
+    stale = stale.select_related("user")
     for task in stale:
         verdict = _verdict(task, connection, now)
         if verdict is not None:
@@ -219,7 +211,12 @@ def reconcile_active_tasks(*, connection=None):
             if reported:
                 logger.warning("reconciled task %s to %s: %s", task.pk, status, reason)
                 reconciled += 1
+    discard_orphan_partials(_still_active)
     return reconciled
+
+
+def _still_active(task_ids):
+    return set(Task.objects.active().filter(pk__in=task_ids).values_list("pk", flat=True))
 
 
 def _waiting(job, connection):

@@ -32,7 +32,7 @@ SELECT json_object(
     'timestamp', replace(timestamp, ' ', 'T')
                  || CASE WHEN length(timestamp) = 19 THEN '.000000Z' ELSE 'Z' END
 )
-FROM {table} WHERE author_id = %s ORDER BY timestamp, id
+FROM {table} WHERE author_id = ? ORDER BY timestamp, id
 """
 
 
@@ -46,10 +46,20 @@ def post_json_lines(author_id):
         raise NotImplementedError(f"exports support PostgreSQL and SQLite, not {connection.vendor}")
 
 
+def _own_connection():
+    """A database connection for the stream alone, closed by the caller.
+
+    Progress reports keep writing the Task row through Django's connection meanwhile. On
+    PostgreSQL, psycopg locks a connection while COPY streams. On SQLite, a connection whose
+    read snapshot is older than another connection's commit may not write any more (WAL's
+    SQLITE_BUSY_SNAPSHOT, "database is locked"): with the stream and the reports on one
+    connection, anyone else's post or log-in during an export would make its next report fail.
+    """
+    return connection.get_new_connection(connection.get_connection_params())
+
+
 def _postgres_lines(table, author_id):
-    # A connection of its own: while COPY streams, psycopg locks its connection, and the
-    # progress reports must keep updating the Task row through Django's.
-    stream = connection.get_new_connection(connection.get_connection_params())
+    stream = _own_connection()
     sql = POSTGRES_COPY.format(table=table, author_id=author_id)
     try:
         with stream.cursor() as cursor, cursor.copy(sql) as copy:
@@ -67,7 +77,10 @@ def _postgres_lines(table, author_id):
 
 
 def _sqlite_lines(table, author_id):
-    with connection.cursor() as cursor:
-        cursor.execute(SQLITE_SELECT.format(table=table), [author_id])
+    stream = _own_connection()
+    try:
+        cursor = stream.execute(SQLITE_SELECT.format(table=table), [author_id])
         while rows := cursor.fetchmany(BATCH):
             yield (",\n".join([row[0] for row in rows]) + ",\n").encode(), len(rows)
+    finally:
+        stream.close()

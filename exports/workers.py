@@ -4,24 +4,55 @@ RQ alone notices a dead worker's job only after ~7 minutes (heartbeat TTL, then 
 pass every 10 minutes). This worker beats every few seconds, runs maintenance every
 RQ_MAINTENANCE_INTERVAL seconds, and each maintenance pass (and its start) also reconciles
 active Task rows with RQ and purges expired export files.
+
+It also survives what real operation does to it:
+- Database connections never cross a fork: the worker closes its own before forking a
+  work-horse and after each maintenance pass, so a connection the server dropped (a restart,
+  a failover, an idle timeout) is replaced, and no two processes ever share one.
+- Redis may go away at any moment, for any length of time. RQ retries only its blocking
+  dequeue; a failed heartbeat, state update or registry clean-up would end the worker. Here
+  they are logged and retried on the next beat, the running export goes on, and the worker
+  re-registers itself once Redis is back.
+- When a job ends, however it ended, its unfinished file is deleted and its Task settled.
 """
 
 import logging
 
 from django.conf import settings
+from django.db import DatabaseError, connections
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.worker import Worker
+from rq.worker_registration import register
 
+from exports.partials import discard_partials_of
 from exports.services import purge_expired_exports, reconcile_active_tasks
 
 logger = logging.getLogger(__name__)
 PURGE_LOCK = "microblog:exports:purge-lock"
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+
+
+def close_database_connections():
+    """Close this process's connections, so the next query opens a healthy one of its own."""
+    for connection in connections.all(initialized_only=True):
+        try:
+            connection.close()
+        except DatabaseError:  # a broken connection may fail to close; it is dropped all the same
+            logger.warning("could not close database connection %s", connection.alias)
 
 
 class ReconcilingWorker(Worker):
+    # RQ waits up to 60 s between attempts to reach a Redis that went away; 10 s is enough
+    # to spare it and brings exports back sooner.
+    max_connection_wait_time = 10.0
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("job_monitoring_interval", settings.RQ_JOB_MONITORING_INTERVAL)
         kwargs.setdefault("maintenance_interval", settings.RQ_MAINTENANCE_INTERVAL)
         super().__init__(*args, **kwargs)
+        self._redis_lost = False
 
     @property
     def dequeue_timeout(self):
@@ -29,12 +60,100 @@ class ReconcilingWorker(Worker):
         # otherwise last worker_ttl - 15 s (405 s with rqworker's default --worker-ttl).
         return max(1, min(super().dequeue_timeout, self.maintenance_interval))
 
-    def run_maintenance_tasks(self):
-        super().run_maintenance_tasks()
+    # -- database connections and fork ------------------------------------------------------
+
+    def fork_work_horse(self, job, queue):
+        close_database_connections()
+        super().fork_work_horse(job, queue)
+
+    def perform_job(self, job, queue, execution):
+        """In the work-horse: start from no connection, and close what the job opened."""
+        close_database_connections()
         try:
+            return super().perform_job(job, queue, execution)
+        finally:
+            close_database_connections()
+
+    def run_maintenance_tasks(self):
+        try:
+            super().run_maintenance_tasks()
             reconcile_active_tasks(connection=self.connection)
             # Retention runs at most hourly, across all workers.
             if self.connection.set(PURGE_LOCK, self.name, nx=True, ex=3600):
                 purge_expired_exports()
         except Exception:  # maintenance must never kill the worker
             logger.exception("task maintenance failed")
+        finally:
+            close_database_connections()
+
+    # -- after each job ---------------------------------------------------------------------
+
+    def execute_job(self, job, queue):
+        try:
+            super().execute_job(job, queue)
+        except REDIS_DOWN:
+            # The horse is gone; what RQ records about its end waits for Redis. Reconciliation
+            # settles the Task then.
+            logger.warning("job %s ended while Redis was unreachable", job.id, exc_info=True)
+        finally:
+            self._settle(job.id)
+
+    def _settle(self, task_id):
+        """A killed horse (a cancel, the OOM killer) cannot clean up after itself."""
+        discard_partials_of(task_id)
+        try:
+            reconcile_active_tasks(connection=self.connection, task_ids=[task_id])
+        except Exception:
+            logger.warning("could not settle task %s now; maintenance will", task_id, exc_info=True)
+        finally:
+            close_database_connections()
+
+    # -- riding out Redis outages -------------------------------------------------------------
+
+    def _redis_unreachable(self, what):
+        if not self._redis_lost:
+            logger.warning("Redis is unreachable (%s); the worker keeps trying", what)
+        self._redis_lost = True
+
+    def _redis_back(self):
+        if self._redis_lost:
+            self._redis_lost = False
+            logger.info("Redis is reachable again")
+            try:  # Redis may have restarted empty: be listed as a live worker again
+                register(self)
+                self.connection.hset(self.key, mapping=self.serialize())
+            except RedisError:
+                self._redis_lost = True
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        if pipeline is not None:
+            return super().heartbeat(timeout, pipeline=pipeline)
+        try:
+            super().heartbeat(timeout)
+        except REDIS_DOWN:
+            self._redis_unreachable("heartbeat")
+        else:
+            self._redis_back()
+
+    def maintain_heartbeats(self, job, execution):
+        """Called while a horse runs: the export goes on whether or not Redis answers."""
+        try:
+            super().maintain_heartbeats(job, execution)
+        except REDIS_DOWN:
+            self._redis_unreachable("job heartbeat")
+        else:
+            self._redis_back()
+
+    def set_state(self, state, pipeline=None):
+        if pipeline is not None:
+            return super().set_state(state, pipeline=pipeline)
+        try:
+            super().set_state(state)
+        except REDIS_DOWN:  # the state is kept in memory and written with the next one
+            self._redis_unreachable("state")
+
+    def check_for_suspension(self, burst):
+        try:
+            super().check_for_suspension(burst)
+        except REDIS_DOWN:
+            self._redis_unreachable("suspension check")

@@ -5,7 +5,6 @@ import os
 import random
 import signal
 import time
-from pathlib import Path
 
 import pytest
 
@@ -14,6 +13,8 @@ from exports.jobs import EMAIL_FAILED_NOTICE, TIMEOUT_REASON
 from exports.models import Task
 from microblog.seeding import seed_posts
 from microblog.testing import processes
+from microblog.testing.processes import work_horse_pid
+from microblog.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
@@ -26,15 +27,6 @@ FAST_DETECTION = {
 }
 
 
-def wait_until(predicate, timeout, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
-
-
 def start_worker(tmp_path, name, media_root, smtp_server, **env):
     env = {**smtp_server.env(), **env}
     worker = processes.start_worker(tmp_path / f"{name}.log", MEDIA_ROOT=media_root, **env)
@@ -45,12 +37,6 @@ def start_worker(tmp_path, name, media_root, smtp_server, **env):
 def settled(task):
     task.refresh_from_db()
     return not task.is_active
-
-
-def work_horse_pid(worker):
-    """The worker's child process: its work-horse while a job runs (tests start no scheduler)."""
-    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
-    return int(children[0]) if children else None
 
 
 @pytest.fixture

@@ -129,6 +129,28 @@ def running_worker(log_path, *args, **env):
         worker.stop()
 
 
+def work_horse_pid(worker):
+    """The worker's child process: its work-horse while a job runs (tests start no scheduler)."""
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    return int(children[0]) if children else None
+
+
+def manage(*args, timeout=600, **env):
+    """Run a management command to completion in a child process; returns its output."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=child_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
 def start_worker(log_path, *args, **env):
     process = Process([sys.executable, "manage.py", "rqworker", *args], child_env(**env), log_path)
     return process

@@ -1,0 +1,64 @@
+"""Unfinished export files ("<task id>-<random>.part"): where they live and who removes them.
+
+A job removes its own file when it ends, whatever the outcome. A work-horse killed by a cancel
+or by the kernel cannot, so its worker removes the file as soon as the horse is gone, and every
+reconciliation pass removes the files of tasks that are no longer active (a SIGKILLed worker).
+A failed export must never leave a file behind: on a small disk, one leftover makes every other
+user's export fail too.
+"""
+
+import logging
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+SEPARATOR = "-"
+SUFFIX = ".part"
+
+
+def partials_dir() -> Path:
+    """Under MEDIA_ROOT, so that finishing an export is a rename on the same file system."""
+    path = Path(settings.MEDIA_ROOT) / "exports" / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def create_partial(task_id: str) -> tuple[int, Path]:
+    """A new, empty unfinished file for ``task_id``: its open descriptor and its path."""
+    fd, name = tempfile.mkstemp(dir=partials_dir(), prefix=f"{task_id}{SEPARATOR}", suffix=SUFFIX)
+    return fd, Path(name)
+
+
+def task_id_of(path: Path) -> str:
+    return path.name.split(SEPARATOR, 1)[0]
+
+
+def discard_partials_of(task_id: str) -> int:
+    """Delete the unfinished files of one task (its job is over)."""
+    return _unlink(partials_dir().glob(f"{task_id}{SEPARATOR}*{SUFFIX}"))
+
+
+def discard_orphan_partials(active_among: Callable[[set[str]], set[str]]) -> int:
+    """Delete the unfinished files of every task that is no longer active.
+
+    The files are listed before ``active_among`` is asked which of their tasks are still active:
+    a job only creates its file once its task is running, so a file that appears meanwhile is
+    never mistaken for an orphan.
+    """
+    parts = list(partials_dir().glob(f"*{SUFFIX}"))
+    active = active_among({task_id_of(part) for part in parts})
+    return _unlink(part for part in parts if task_id_of(part) not in active)
+
+
+def _unlink(paths: Iterable[Path]) -> int:
+    removed = 0
+    for path in paths:
+        path.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        logger.info("removed %d unfinished export file(s)", removed)
+    return removed

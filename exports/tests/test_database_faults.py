@@ -1,0 +1,151 @@
+"""PostgreSQL drops connections (a restart, a failover, an idle timeout): workers recover alone.
+
+``pg_terminate_backend`` ends a server session exactly as a database restart does. A worker must
+never share a connection across fork, and must replace a broken one before and after each job
+and each maintenance pass, so that a blip fails at most the export it hit, and the next export
+succeeds through the same worker, without a restart.
+"""
+
+import os
+import signal
+import time
+from datetime import timedelta
+
+import psutil
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from exports import services
+from exports.jobs import EMAIL_FAILED_NOTICE
+from exports.models import Task
+from microblog.seeding import seed_posts
+from microblog.testing import processes
+from microblog.testing.factories import TaskFactory
+from microblog.testing.waiting import wait_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
+
+FAST_DETECTION = {
+    "RQ_JOB_MONITORING_INTERVAL": 1,
+    "RQ_MAINTENANCE_INTERVAL": 2,
+    "TASK_HEARTBEAT_GRACE": 3,
+    "TASK_ENQUEUE_GRACE": 1,
+}
+
+
+@pytest.fixture(autouse=True)
+def postgresql_only(settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: DATABASE_URL=postgres://... make test (as CI runs)")
+    settings.EXPORTS_PER_HOUR = 0
+
+
+def start_worker(tmp_path, name, media_root, smtp_server):
+    worker = processes.start_worker(
+        tmp_path / f"{name}.log", MEDIA_ROOT=media_root, **smtp_server.env(), **FAST_DETECTION
+    )
+    wait_until(lambda: "Listening on" in worker.output(), 30)
+    return worker
+
+
+def backends_of(pid):
+    """The server sessions of process ``pid``: its PostgreSQL connections' client ports."""
+    ports = {c.laddr.port for c in psutil.Process(pid).net_connections("tcp") if c.raddr}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, client_port, query FROM pg_stat_activity"
+            " WHERE datname = current_database()"
+        )
+        return [(backend, query) for backend, port, query in cursor.fetchall() if port in ports]
+
+
+def terminate(backends):
+    with connection.cursor() as cursor:
+        for backend in backends:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+
+
+def terminate_every_other_backend():
+    """What a database restart does to every client but this test."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.rowcount
+
+
+def settled(task):
+    task.refresh_from_db()
+    return not task.is_active
+
+
+@pytest.mark.parametrize("which", ["stream", "progress", "both"])
+def test_a_dropped_connection_fails_only_that_export_and_the_same_worker_goes_on(
+    which, user, redis_client, media_root, smtp_server, tmp_path
+):
+    seed_posts(author=user, count=300_000, seed=3)
+    worker = start_worker(tmp_path, "worker", media_root, smtp_server)
+    try:
+        task = services.export_launch(user=user)
+        wait_until(lambda: Task.objects.get(pk=task.pk).done > 0, 60, 0.01)
+        horse = processes.work_horse_pid(worker)
+        os.kill(horse, signal.SIGSTOP)  # hold it mid-stream while its sessions are ended
+        try:
+            sessions = backends_of(horse)
+            stream = [pid for pid, query in sessions if query.lstrip().startswith("COPY")]
+            progress = [pid for pid, _ in sessions if pid not in stream]
+            assert stream and progress, sessions
+            terminate({"stream": stream, "progress": progress, "both": stream + progress}[which])
+        finally:
+            os.kill(horse, signal.SIGCONT)
+        dropped_at = time.monotonic()
+
+        wait_until(lambda: settled(task), 60)
+        assert time.monotonic() - dropped_at < 60
+        assert task.status == Task.Status.FAILED, worker.output()[-3000:]
+        assert task.error == str(services.FAILURE_REASON)
+        wait_until(lambda: not list((media_root / "exports" / "tmp").glob("*.part")), 30)
+
+        again = services.export_launch(user=user)
+        wait_until(lambda: settled(again), 120)
+        assert again.status == Task.Status.SUCCEEDED, worker.output()[-3000:]
+        assert again.notice != EMAIL_FAILED_NOTICE
+        assert worker.alive()
+    finally:
+        worker.stop()
+
+
+def test_idle_workers_whose_connections_the_database_dropped_still_run_the_next_export(
+    user, redis_client, media_root, smtp_server, tmp_path
+):
+    seed_posts(author=user, count=1_000, seed=4)
+    workers = []
+    try:
+        for n in (1, 2):
+            # A stale task for the new worker's first maintenance pass, which queries the
+            # database; once it is settled the worker is idle with whatever connection it kept.
+            stale = stale_task()
+            workers.append(start_worker(tmp_path, f"worker-{n}", media_root, smtp_server))
+            wait_until(lambda stale=stale: settled(stale), 30)
+        for worker in workers:  # an idle worker holds no database session at all
+            wait_until(lambda worker=worker: not backends_of(worker.pid), 30)
+
+        terminate_every_other_backend()  # what a database restart does
+
+        for _ in workers:
+            task = services.export_launch(user=user)
+            wait_until(lambda task=task: settled(task), 60)
+            assert task.status == Task.Status.SUCCEEDED, [w.output()[-2000:] for w in workers]
+        assert all(worker.alive() for worker in workers)
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+def stale_task():
+    """An active task whose job Redis never had, created long enough ago to be reconciled."""
+    task = TaskFactory(status=Task.Status.QUEUED)
+    Task.objects.filter(pk=task.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    return task

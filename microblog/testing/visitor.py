@@ -1,0 +1,52 @@
+"""A visitor without JavaScript: real HTTP to a real server, with cookies and CSRF tokens."""
+
+import re
+
+import requests
+
+TASK_ID = re.compile(r'class="card mb-3 task" data-task-id="([0-9a-f]{32})"')
+
+
+class Visitor:
+    """One browser's session against ``base_url``; every state change carries its CSRF token."""
+
+    def __init__(self, base_url, timeout=30):
+        self.base_url = base_url
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.trust_env = False  # loopback only, never through a proxy
+
+    def get(self, path, **kwargs):
+        return self.session.get(self.base_url + path, timeout=self.timeout, **kwargs)
+
+    def post(self, path, data=None, **kwargs):
+        if "csrftoken" not in self.session.cookies:
+            self.get("/accounts/login/")  # any form page sets the cookie
+        headers = {"X-CSRFToken": self.session.cookies["csrftoken"], "Origin": self.base_url}
+        return self.session.post(
+            self.base_url + path, data=data, headers=headers, timeout=self.timeout, **kwargs
+        )
+
+    def log_in(self, username, password):
+        response = self.post("/accounts/login/", {"username": username, "password": password})
+        if response.status_code != 200 or response.url.rstrip("/") != self.base_url:
+            raise AssertionError(f"log-in of {username} failed: {response.status_code}")
+        return response
+
+    @property
+    def session_id(self):
+        return self.session.cookies["sessionid"]
+
+    def start_export(self):
+        """Press "Export your posts"; returns the new task's id, read from the page shown next."""
+        response = self.post("/exports/", {"next": "/exports/"})
+        response.raise_for_status()
+        ids = TASK_ID.findall(response.text)
+        if "Your export has started" not in response.text or not ids:
+            raise AssertionError(f"the export did not start:\n{response.text}")
+        return ids[-1]  # the cards are oldest first
+
+    def task(self, task_id):
+        response = self.get(f"/exports/{task_id}/status")
+        response.raise_for_status()
+        return response.json()
