@@ -1,0 +1,82 @@
+"""Redis restarts (losing its data) in the middle of an export: nothing has to be restarted.
+
+Before, the worker's heartbeat raised ConnectionError and the worker quit; under `make run`
+honcho then stopped the web server too.
+"""
+
+import os
+import signal
+
+import pytest
+
+from microblog.embedded_redis import EmbeddedRedis
+from microblog.seeding import seed_posts
+from microblog.testing import processes
+from microblog.testing.factories import PASSWORD
+from microblog.testing.visitor import Visitor
+from microblog.testing.waiting import wait_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.real_login]
+
+FINAL = {"succeeded", "failed", "cancelled"}
+
+
+@pytest.fixture
+def private_redis():
+    """A Redis of this test's own, which it may stop and start again on the same port."""
+    servers = [EmbeddedRedis().start()]
+    yield servers
+    servers[-1].stop()
+
+
+def test_worker_and_web_ride_out_a_redis_restart_during_an_export(
+    private_redis, user, media_root, smtp_server, tmp_path
+):
+    seed_posts(author=user, count=200_000, seed=5)
+    redis = private_redis[0]
+    env = {
+        "REDIS_URL": redis.url,
+        "MEDIA_ROOT": media_root,
+        "EXPORTS_PER_HOUR": 0,
+        "RQ_JOB_MONITORING_INTERVAL": 1,
+        **smtp_server.env(),
+    }
+    web = processes.start_daphne(tmp_path / "web.log", **env)
+    worker = processes.start_worker(tmp_path / "worker.log", **env)
+    try:
+        wait_until(lambda: "Listening on" in worker.output(), 30)
+        visitor = Visitor(web.url)
+        visitor.log_in(user.username, PASSWORD)
+        task_id = visitor.start_export()
+        wait_until(lambda: visitor.task(task_id)["done"] > 0, 60, 0.01)
+
+        horse = processes.work_horse_pid(worker)
+        os.kill(horse, signal.SIGSTOP)  # mid-export while Redis goes away
+        redis.stop()
+        wait_until(lambda: "Redis is unreachable" in worker.output(), 60)
+        assert visitor.get("/healthz").status_code == 503
+        os.kill(horse, signal.SIGCONT)
+
+        # The export needs only the database: it finishes while Redis is still down.
+        finished = wait_until(lambda: _final(visitor, task_id), 120)
+        assert finished["status"] == "succeeded", worker.output()[-3000:]
+        wait_until(lambda: not processes.work_horse_pid(worker), 60)
+        assert not list((media_root / "exports" / "tmp").glob("*.part"))
+        assert worker.alive() and web.alive()
+
+        # Redis comes back empty (no persistence): the worker registers again by itself.
+        private_redis.append(EmbeddedRedis(port=redis.port).start())
+        wait_until(lambda: "Redis is reachable again" in worker.output(), 60)
+        wait_until(lambda: visitor.get("/healthz").status_code == 200, 30)
+        again = visitor.start_export()
+        assert wait_until(lambda: _final(visitor, again), 120)["status"] == "succeeded"
+        assert visitor.get(finished["download_url"]).status_code == 200
+        assert worker.alive() and web.alive()
+    finally:
+        web.stop()
+        worker.stop()
+
+
+def _final(visitor, task_id):
+    task = visitor.task(task_id)
+    return task if task["status"] in FINAL else None
