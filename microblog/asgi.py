@@ -10,18 +10,19 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from exports.routing import websocket_urlpatterns  # noqa: E402
 from microblog.logging import route_daphne_access_log  # noqa: E402
+from microblog.request_guard import MalformedRequestGuard  # noqa: E402
+from microblog.websocket_origins import SameOriginValidator  # noqa: E402
 
 route_daphne_access_log()  # daphne's access log in the same one-event-per-line format
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
-    }
+application = MalformedRequestGuard(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        }
+    )
 )

@@ -24,7 +24,8 @@ def _page(request, queryset):
 def index(request):
     if not request.user.is_authenticated:
         return render(request, "microblog/landing.html")
-    form = PostForm(request.POST or None)
+    # Bound even when empty: a POST without fields (or with a JSON body) must show the error.
+    form = PostForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
             services.post_create(author=request.user, body=form.cleaned_data["body"])

@@ -4,18 +4,28 @@ from channels.testing import WebsocketCommunicator
 
 from microblog.asgi import application
 
+# A page of the site as `PORT=8150 make run` serves it: not SITE_URL's port, so the origin is
+# accepted only because it is the page's own (Host header), as in a browser.
+SITE_HOST = "127.0.0.1:8150"
+SITE_ORIGIN = f"http://{SITE_HOST}"
+
+
+def handshake_headers(cookie=None, origin=SITE_ORIGIN, host=SITE_HOST):
+    """What a browser sends when a page on ``host`` opens its websocket."""
+    headers = {"host": host, "origin": origin, "cookie": cookie}
+    return [(name.encode(), value.encode()) for name, value in headers.items() if value]
+
 
 @pytest.fixture
 def ws_headers(client):
-    """Headers of a browser logged in as ``user``: factory(user, origin=...)."""
+    """Headers of a browser logged in as ``user``: factory(user, origin=..., host=...)."""
 
-    def make(user=None, origin="http://127.0.0.1"):
-        headers = [(b"origin", origin.encode())] if origin else []
+    def make(user=None, **kwargs):
+        cookie = None
         if user is not None:
             client.force_login(user)
             cookie = f"sessionid={client.cookies['sessionid'].value}"
-            headers.append((b"cookie", cookie.encode()))
-        return headers
+        return handshake_headers(cookie, **kwargs)
 
     return make
 

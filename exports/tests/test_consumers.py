@@ -40,6 +40,77 @@ def test_cross_origin_connection_is_refused(ws_headers, user):
     run(body)
 
 
+def connects(headers):
+    """Whether a handshake with these headers is accepted (then closed again)."""
+
+    async def body():
+        ws = communicator(headers)
+        connected, _ = await ws.connect()
+        if connected:
+            await ws.disconnect()
+        return connected
+
+    return run(body)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["http://127.0.0.1:9999", "http://127.0.0.1", "http://localhost:8150"],
+    ids=["another port", "the default port", "another allowed host"],
+)
+def test_an_origin_other_than_the_pages_own_host_and_port_is_refused(ws_headers, user, origin):
+    assert not connects(ws_headers(user, origin=origin))
+
+
+def test_an_origin_with_another_scheme_than_the_page_is_refused(ws_headers, user):
+    assert not connects(ws_headers(user, origin="https://127.0.0.1:8150"))
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8150", "localhost:9999", "[::1]:8000", "localhost"])
+def test_the_pages_own_origin_is_accepted_on_whatever_port_it_is_served(ws_headers, user, host):
+    assert connects(ws_headers(user, origin=f"http://{host}", host=host))
+
+
+def test_the_pages_own_origin_is_refused_when_its_host_is_not_allowed(ws_headers, user):
+    """A name rebound to this server's address (DNS rebinding) is not one of ALLOWED_HOSTS."""
+    assert not connects(ws_headers(user, origin="http://evil.example", host="evil.example"))
+
+
+def test_csrf_trusted_origins_are_accepted_with_exactly_their_scheme_and_port(
+    ws_headers, user, settings
+):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://blog.example.com", "https://*.example.org"]
+    expected = {
+        "https://blog.example.com": True,
+        "https://blog.example.com:8443": False,
+        "http://blog.example.com": False,
+        "https://www.example.org": True,
+        "https://example.org": True,
+        "http://www.example.org": False,
+        "https://notexample.org": False,
+    }
+
+    accepted = {origin: connects(ws_headers(user, origin=origin)) for origin in expected}
+
+    assert accepted == expected
+
+
+def test_site_urls_origin_is_accepted(ws_headers, user, settings):
+    settings.SITE_URL = "https://blog.example.com/"
+
+    assert connects(ws_headers(user, origin="https://blog.example.com"))
+    assert not connects(ws_headers(user, origin="https://blog.example.com:8443"))
+
+
+def test_behind_a_tls_proxy_the_pages_https_origin_is_accepted(ws_headers, user, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.ALLOWED_HOSTS = ["blog.example.com"]
+    headers = ws_headers(user, origin="https://blog.example.com", host="blog.example.com")
+
+    assert connects([*headers, (b"x-forwarded-proto", b"https")])
+    assert not connects([*headers, (b"x-forwarded-proto", b"http")])
+
+
 def test_connection_starts_with_a_snapshot_of_only_the_users_own_tasks(
     ws_headers, user, other_user
 ):

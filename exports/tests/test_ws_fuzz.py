@@ -6,30 +6,20 @@ import random
 
 import pytest
 from channels.db import database_sync_to_async
-from django.test import Client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.frames import CloseCode
 from websockets.sync.client import connect
 
 from exports.models import Task
 from exports.progress import report_progress, user_group_name
-from exports.tests.conftest import communicator, run
+from exports.tests.conftest import communicator, handshake_headers, run
 from microblog.testing.factories import TaskFactory
+from microblog.testing.raw_http import raw_websocket_handshake, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FLOOD_SIZE = 1_200
 DAPHNE_MAX_MESSAGE = 1024 * 1024  # daphne's default websocket frame and message limit
-
-
-def session_cookie(user):
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}"
-
-
-def asgi_headers(user, origin="http://127.0.0.1"):
-    return [(b"origin", origin.encode()), (b"cookie", session_cookie(user).encode())]
 
 
 def unicode_junk(rng, length):
@@ -108,7 +98,8 @@ def test_a_flood_of_hostile_messages_neither_breaks_the_socket_nor_leaks_other_t
     their_ids = [task.pk for task in theirs]
     rng = random.Random(20261126)
     messages = hostile_messages(rng, FLOOD_SIZE, their_ids, user_group_name(other_user.pk))
-    my_headers, their_headers = asgi_headers(user), asgi_headers(other_user)
+    my_headers = handshake_headers(session_cookie(user))
+    their_headers = handshake_headers(session_cookie(other_user))
     seen_by_me, seen_by_them = [], []
 
     async def drain(ws, into):
@@ -151,11 +142,10 @@ def test_a_flood_of_hostile_messages_neither_breaks_the_socket_nor_leaks_other_t
 
 
 @pytest.fixture
-def daphne(web, client, user):
+def daphne(web, user):
     """The ``web`` daphne, plus what a logged-in browser on it would send."""
-    client.force_login(user)
     web.ws_url = web.url.replace("http://", "ws://") + "/ws/tasks/"
-    web.cookie = f"sessionid={client.cookies['sessionid'].value}"
+    web.cookie = session_cookie(user)
     return web
 
 
@@ -198,6 +188,30 @@ def test_a_cross_origin_handshake_is_refused_by_daphne(daphne):
         open_socket(daphne, origin="http://evil.example")
 
     assert refused.value.response.status_code == 403
+    assert "Traceback" not in daphne.output()
+
+
+@pytest.mark.fault
+def test_daphne_refuses_other_ports_and_schemes_and_sends_its_own_origin_the_snapshot(daphne, user):
+    mine = TaskFactory(user=user, status=Task.Status.RUNNING, progress=40)
+    other_port = daphne.port + 1 if daphne.port < 65535 else daphne.port - 1
+    foreign = [
+        f"http://127.0.0.1:{other_port}",
+        "http://localhost:9999",
+        f"https://127.0.0.1:{daphne.port}",
+    ]
+
+    refused = {
+        origin: raw_websocket_handshake(
+            daphne.port, headers={"Origin": origin, "Cookie": daphne.cookie}
+        )
+        for origin in foreign
+    }
+    with open_socket(daphne, origin=f"http://127.0.0.1:{daphne.port}") as ws:
+        first = json.loads(ws.recv(timeout=10))
+
+    assert refused == dict.fromkeys(foreign, 403)
+    assert (first["type"], first["task"]["id"], first["task"]["progress"]) == ("task", mine.pk, 40)
     assert "Traceback" not in daphne.output()
 
 

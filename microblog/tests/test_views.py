@@ -69,6 +69,20 @@ def test_empty_post_is_refused_with_a_message(logged_in):
     assert not Post.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("content_type", "data"),
+    [("application/x-www-form-urlencoded", ""), ("application/json", '{"body": "hello"}')],
+    ids=["no fields", "a JSON body"],
+)
+def test_post_without_a_body_field_is_refused_with_the_form_error(logged_in, content_type, data):
+    response = logged_in.post("/", data, content_type=content_type)
+
+    assert response.status_code == 200
+    assertContains(response, NOT_PUBLISHED)
+    assertContains(response, post_error("Your post is empty."), html=True)
+    assert not Post.objects.exists()
+
+
 def test_281_character_post_is_refused_with_a_message(logged_in):
     response = logged_in.post("/", {"body": "x" * 281})
 

@@ -1,0 +1,71 @@
+"""Requests to a real server written byte for byte, and the cookies a logged-in browser sends.
+
+Clients such as http.client or websockets refuse or escape some bytes (a NUL in a path, say);
+these helpers put exactly the given bytes on the socket, so the server is what gets tested.
+"""
+
+import base64
+import http.client
+import os
+import socket
+from dataclasses import dataclass
+
+from django.test import Client
+
+CSRF_TOKEN = "rawhttpcsrftoken0123456789abcdef"  # any 32 characters; sent as cookie and header
+
+
+def session_cookie(user):
+    """``sessionid=…`` of a fresh session logged in as ``user``."""
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+def browser_headers(port, cookie):
+    """What a logged-in browser on the page sends: its cookies, origin and CSRF token."""
+    return {
+        "Cookie": f"{cookie}; csrftoken={CSRF_TOKEN}",
+        "Origin": f"http://127.0.0.1:{port}",
+        "X-CSRFToken": CSRF_TOKEN,
+    }
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+
+def _encode(value):
+    return value if isinstance(value, bytes) else value.encode()
+
+
+def _exchange(port, method, target, headers, body=b""):
+    head = [b"%s %s HTTP/1.1" % (_encode(method), _encode(target)), b"Host: 127.0.0.1:%d" % port]
+    head += [b"%s: %s" % (_encode(name), _encode(value)) for name, value in headers.items()]
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"\r\n".join(head) + b"\r\n\r\n" + body)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = b"" if response.status == 101 else response.read()
+        return RawResponse(response.status, response.headers, body)
+
+
+def raw_request(port, method, target, headers=None, body=b""):
+    """Send one HTTP/1.1 request as written (``target`` and header values may be bytes)."""
+    framing = {"Connection": "close", "Content-Length": str(len(body))}
+    return _exchange(port, method, target, {**framing, **(headers or {})}, body)
+
+
+def raw_websocket_handshake(port, path="/ws/tasks/", headers=None):
+    """The status with which the server answers a websocket handshake (101: accepted)."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    upgrade = {
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": key,
+        "Sec-WebSocket-Version": "13",
+    }
+    return _exchange(port, "GET", path, {**upgrade, **(headers or {})}).status
