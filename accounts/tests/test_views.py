@@ -24,6 +24,13 @@ def signup_data(**overrides):
     }
 
 
+def dot_segment_error(username):
+    return (
+        f"“{username}” cannot be a username: web addresses give it a special meaning. "
+        "Please choose another."
+    )
+
+
 def field_error(field, message):
     """The markup forms/field.html renders for one error next to its field."""
     return (
@@ -63,6 +70,17 @@ def test_sign_up_with_mismatched_passwords_shows_the_mismatch(client):
     mismatch = SetPasswordMixin.error_messages["password_mismatch"]
     assertContains(response, field_error("password2", mismatch), html=True)
     assert not get_user_model().objects.filter(username="alice").exists()
+
+
+@pytest.mark.parametrize("username", [".", ".."])
+def test_sign_up_with_a_username_no_url_can_hold_is_refused_next_to_the_field(client, username):
+    """/user/../ is / in every browser: that profile could never be opened."""
+    response = client.post(SIGNUP_URL, signup_data(username=username))
+
+    assert response.status_code == 200
+    assertContains(response, field_error("username", dot_segment_error(username)), html=True)
+    assert not get_user_model().objects.exists()
+    assert "_auth_user_id" not in client.session
 
 
 def test_logged_in_user_visiting_sign_up_is_redirected_home(logged_in):
