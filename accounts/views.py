@@ -1,16 +1,19 @@
-"""Sign-up, profile editing and the language choice; log-in, log-out and password reset are
-Django's own views."""
+"""Sign-up, profile editing, the language choice and the password-reset request; log-in,
+log-out and setting a new password are Django's own views."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import i18n
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import ProfileForm, SignUpForm
+from accounts.services import PasswordResetUnavailable, password_reset_request
 
 
 @require_http_methods(["GET", "POST"])
@@ -48,3 +51,21 @@ def set_language(request):
         request.user.language = language
         request.user.save(update_fields=["language"])
     return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's view, except that the e-mail is only queued: a worker looks the address up and
+    sends it, so every address gets the same work and the same "done" page."""
+
+    def form_valid(self, form):
+        try:
+            password_reset_request(
+                email=form.cleaned_data["email"],
+                domain=self.request.get_host(),
+                use_https=self.request.is_secure(),
+                language=self.request.LANGUAGE_CODE,
+            )
+        except PasswordResetUnavailable as error:
+            form.add_error(None, str(error))
+            return self.form_invalid(form)
+        return HttpResponseRedirect(self.get_success_url())

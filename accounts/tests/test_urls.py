@@ -1,13 +1,10 @@
-"""Django's own log-in, log-out and password-reset views as wired in accounts/urls.py."""
-
-import re
+"""Django's own log-in and log-out views as wired in accounts/urls.py (password reset:
+test_password_reset.py)."""
 
 import pytest
 from pytest_django.asserts import assertContains, assertRedirects
 
 pytestmark = pytest.mark.django_db
-
-RESET_LINK = re.compile(r"https?://[^/\s]+(/accounts/reset/[^/\s]+/[^/\s]+/)")
 
 
 def logged_in_user_id(client):
@@ -44,38 +41,3 @@ def test_log_out_by_post_logs_the_user_out(logged_in):
 
     assertRedirects(response, "/", fetch_redirect_response=False)
     assert logged_in_user_id(logged_in) is None
-
-
-def test_password_reset_mails_a_link_that_sets_a_new_password(client, user, mailoutbox):
-    response = client.post("/accounts/password_reset/", {"email": user.email})
-
-    assertRedirects(response, "/accounts/password_reset/done/")
-    assert len(mailoutbox) == 1
-    mail = mailoutbox[0]
-    assert mail.to == [user.email]
-    link = RESET_LINK.search(mail.body)
-    assert link, mail.body
-
-    # The link with the token redirects to a token-free URL, so the token never leaks in a Referer.
-    form_page = client.get(link.group(1), follow=True)
-    assert form_page.status_code == 200
-    set_password_url = form_page.redirect_chain[-1][0]
-    assert set_password_url.endswith("/set-password/")
-
-    new_password = "a brand new passphrase"
-    done = client.post(
-        set_password_url, {"new_password1": new_password, "new_password2": new_password}
-    )
-    assertRedirects(done, "/accounts/reset/done/")
-
-    client.logout()
-    assert client.login(username=user.username, password=new_password)
-    user.refresh_from_db()
-    assert user.check_password(new_password)
-
-
-def test_password_reset_for_an_unknown_e_mail_sends_nothing(client, mailoutbox):
-    response = client.post("/accounts/password_reset/", {"email": "nobody@example.com"})
-
-    assertRedirects(response, "/accounts/password_reset/done/")
-    assert mailoutbox == []

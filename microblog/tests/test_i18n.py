@@ -12,6 +12,7 @@ from exports import services
 from exports.jobs import export_posts
 from exports.models import Task
 from microblog.testing.factories import PostFactory, TaskFactory, UserFactory
+from microblog.testing.jobs import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -189,8 +190,11 @@ def test_signing_up_remembers_the_browser_language(client):
     assert UserFactory._meta.model.objects.get(username="lucia").language == "es"
 
 
-def test_the_password_reset_email_is_in_the_request_language(client, user):
+def test_the_password_reset_email_of_a_user_without_a_language_is_in_the_request_language(
+    client, user, redis_client
+):
     client.post("/accounts/password_reset/", {"email": user.email}, **SPANISH)
+    run_queued_jobs()  # the worker sends it, in the language the reset was asked in
 
     (message,) = mail.outbox
     assert message.subject == "[Microblog] Restablece tu contraseña"
