@@ -1,8 +1,10 @@
+"""Tasks in the admin: read-only rows; staff act through actions that take the users' path."""
+
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from exports import services
+from exports import retention, services
 from exports.models import Task
 
 
@@ -11,7 +13,7 @@ class TaskAdmin(admin.ModelAdmin):
     list_display = (
         "id",
         "user",
-        "name",
+        "description",
         "status",
         "progress",
         "created_at",
@@ -21,34 +23,66 @@ class TaskAdmin(admin.ModelAdmin):
     list_filter = ("status", "name", ("purged_at", admin.EmptyFieldListFilter))
     search_fields = ("=id", "user__username")
     list_select_related = ("user",)
-    raw_id_fields = ("user",)
-    readonly_fields = (
+    fields = (
         "id",
+        "user",
+        "name",
+        "description",
+        "status",
+        "progress",
+        "done",
+        "total",
+        "error",
+        "notice",
         "created_at",
         "started_at",
         "finished_at",
         "updated_at",
         "duration",
-        "done",
-        "total",
-        "progress",
+        "result",
         "result_size",
+        "purged_at",
+        "dismissed_at",
     )
-    actions = ("cancel_selected", "retry_failed")
+    readonly_fields = fields
+    actions = ("cancel_selected", "retry_failed", "purge_files")
 
-    @admin.action(description=_("Cancel selected tasks"))
+    # A row changes only through exports/transitions.py: no adding, editing or deleting here
+    # (a hand-made row has no job; an edited status skips the broadcast and the job).
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("description"))
+    def description(self, task):
+        return task.description
+
+    @admin.display(description=_("error"))
+    def error(self, task):
+        return task.error
+
+    @admin.display(description=_("notice"))
+    def notice(self, task):
+        return task.notice
+
+    @admin.action(description=_("Cancel selected tasks"), permissions=["view"])
     def cancel_selected(self, request, queryset):
         cancelled = 0
         for task in queryset.active():
             try:
-                services.cancel_task(task=task)
+                services.cancel_task(task=task, by_staff=True)
                 cancelled += 1
             except services.TaskError:
                 pass
         message = ngettext("Cancelled %(count)d task.", "Cancelled %(count)d tasks.", cancelled)
         self.message_user(request, message % {"count": cancelled}, messages.SUCCESS)
 
-    @admin.action(description=_("Retry failed tasks"))
+    @admin.action(description=_("Retry failed tasks"), permissions=["view"])
     def retry_failed(self, request, queryset):
         retried = 0
         for task in queryset.filter(status=Task.Status.FAILED).select_related("user"):
@@ -59,3 +93,9 @@ class TaskAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{task.user}: {refusal}", messages.WARNING)
         message = ngettext("Retried %(count)d task.", "Retried %(count)d tasks.", retried)
         self.message_user(request, message % {"count": retried}, messages.SUCCESS)
+
+    @admin.action(description=_("Delete the files of selected tasks"), permissions=["view"])
+    def purge_files(self, request, queryset):
+        purged = sum(retention.purge_task_file(task=task) for task in queryset)
+        message = ngettext("Deleted %(count)d file.", "Deleted %(count)d files.", purged)
+        self.message_user(request, message % {"count": purged}, messages.SUCCESS)

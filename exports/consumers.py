@@ -4,43 +4,50 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils import translation
 from redis.exceptions import RedisError
 
+from exports.layer_restarts import RenewedWhenRedisRestarts
+from exports.payloads import task_message, task_state
 from exports.progress import user_group_name
-from exports.selectors import current_tasks
+from exports.selectors import recent_tasks
 
 logger = logging.getLogger(__name__)
-UNAUTHENTICATED = 4401
-LAYER_UNAVAILABLE = 1011
 
 
-class TaskConsumer(AsyncJsonWebsocketConsumer):
-    """Authenticates, joins the user's group, sends a snapshot, then forwards updates.
+class TaskConsumer(RenewedWhenRedisRestarts, AsyncJsonWebsocketConsumer):
+    """Authenticates, joins the user's group, sends a snapshot, then forwards updates, each
+    rendered in the language of the page that opened the connection.
 
     Clients have nothing to say: whatever they send is ignored, so no message can name another
-    user's group or task.
+    user's group or task. A refused connection is closed before it is accepted: the browser
+    sees a failed handshake (HTTP 403), never a close code, and reconnects with backoff.
     """
 
     group = None
+    language = settings.LANGUAGE_CODE
 
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=UNAUTHENTICATED)
+            await self.close()
             return
         # Join before reading the snapshot, so no update falls between the two.
         try:
             await self.channel_layer.group_add(user_group_name(user.pk), self.channel_name)
         except (RedisError, OSError) as error:
             logger.warning("refusing a websocket: the channel layer is unreachable (%s)", error)
-            await self.close(code=LAYER_UNAVAILABLE)
+            await self.close()
             return
         self.group = user_group_name(user.pk)
+        self.language = language_of(self.scope)
         await self.accept()
-        tasks = await database_sync_to_async(_snapshot)(user)
-        for task in tasks:
-            await self.send_json({"type": "task", "task": task})
-        await self.send_json({"type": "snapshot", "task_ids": [task["id"] for task in tasks]})
+        states = await database_sync_to_async(_snapshot)(user)
+        for state in states:
+            await self.send_json({"type": "task", "task": self.render(state)})
+        await self.send_json({"type": "snapshot", "task_ids": [state["id"] for state in states]})
 
     async def disconnect(self, code):
         if self.group:
@@ -50,8 +57,25 @@ class TaskConsumer(AsyncJsonWebsocketConsumer):
         """Ignore everything clients send."""
 
     async def task_update(self, event):
-        await self.send_json({"type": "task", "task": event["task"]})
+        await self.send_json({"type": "task", "task": self.render(event["state"])})
+
+    def render(self, state):
+        with translation.override(self.language):
+            return task_message(state)
+
+
+def language_of(scope) -> str:
+    """The language Django's LocaleMiddleware chose for the page: its cookie, else the
+    browser's Accept-Language."""
+    request = HttpRequest()
+    request.COOKIES = scope.get("cookies", {})
+    for name, value in scope.get("headers", []):
+        if name == b"accept-language":
+            request.META["HTTP_ACCEPT_LANGUAGE"] = value.decode("latin-1")
+    return translation.get_language_from_request(request)
 
 
 def _snapshot(user):
-    return [task.as_message() for task in current_tasks(user)]
+    # Every recent task, dismissed and superseded ones included: the page keeps one card per
+    # kind and none for a dismissed task (tasks.js), but it must never miss a final state.
+    return [task_state(task) for task in recent_tasks(user)]

@@ -9,4 +9,8 @@ def tasks(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"current_tasks": []}
-    return {"current_tasks": SimpleLazyObject(lambda: current_tasks(user))}
+    return {
+        "current_tasks": SimpleLazyObject(
+            lambda: [task.as_message() for task in current_tasks(user)]
+        )
+    }

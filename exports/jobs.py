@@ -9,27 +9,20 @@ from datetime import UTC
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy as _
+from django.utils import timezone
 from rq.timeouts import JobTimeoutException
 
+from exports import reasons
 from exports.emails import send_export_email
 from exports.models import Task
 from exports.partials import create_partial
-from exports.progress import Broadcaster, Throttle, report_progress
-from exports.services import FAILURE_REASON
+from exports.progress import Broadcaster, Throttle
 from exports.streaming import post_json_lines
+from exports.transitions import move, report_progress
 from microblog.logging import logs_task
 from microblog.models import Post
 
 logger = logging.getLogger(__name__)
-
-TIMEOUT_REASON = _("The export took too long and was stopped — please try again later.")
-EMAIL_FAILED_NOTICE = _("The export is ready, but the e-mail could not be sent.")
-# Retrying at once would meet the same full disk: the reason says to wait.
-DISK_FULL_REASON = _(
-    "The server has no room to store your export right now. Please try again in an hour."
-)
 
 
 class TaskNoLongerActive(Exception):
@@ -46,10 +39,7 @@ class _MovableFile(File):
 @logs_task  # every log line of the job names its task
 def export_posts(task_id, expected_total=None):
     """Export the task owner's posts; ``expected_total`` (counted at launch) sizes the bar."""
-    task = Task.objects.select_related("user").get(pk=task_id)
-    # What the job stores for the user to read (errors, notices) is in the owner's language.
-    with translation.override(task.user.preferred_language):
-        _export_posts(task, expected_total)
+    _export_posts(Task.objects.select_related("user").get(pk=task_id), expected_total)
 
 
 def _export_posts(task, expected_total):
@@ -60,8 +50,8 @@ def _export_posts(task, expected_total):
         total = expected_total
         if total is None:
             total = Post.objects.filter(author_id=task.user_id).count()
-        if not report_progress(
-            task, status=Task.Status.RUNNING, done=0, total=total, broadcaster=broadcaster
+        if not task.is_active or not move(
+            task, to=Task.Status.RUNNING, done=0, total=total, broadcaster=broadcaster
         ):
             raise TaskNoLongerActive
         fd, part_path = create_partial(task_id)
@@ -69,15 +59,15 @@ def _export_posts(task, expected_total):
         size = part_path.stat().st_size
         stored_name = _store(task, part_path)
         part_path = None
-        notice = "" if _email_sent(task, stored_name, size) else EMAIL_FAILED_NOTICE
-        report_progress(
+        notice = "" if _email_sent(task, stored_name, size) else reasons.EMAIL_FAILED
+        move(
             task,
-            status=Task.Status.SUCCEEDED,
+            to=Task.Status.SUCCEEDED,
             done=done,
             total=done,
             result=stored_name,
             result_size=size,
-            notice=notice,
+            notice_code=notice,
             broadcaster=broadcaster,
         )
         logger.info("export %s succeeded: %d posts, %d bytes", task_id, done, size)
@@ -85,12 +75,12 @@ def _export_posts(task, expected_total):
         logger.info("export %s stopped: the task is no longer active", task_id)
     except JobTimeoutException:
         logger.warning("export %s hit its timeout", task_id)
-        _fail(task, TIMEOUT_REASON, broadcaster)
+        _fail(task, reasons.TIMEOUT, broadcaster)
         raise
     except Exception as error:
         logger.exception("export %s failed", task_id)
         disk_full = isinstance(error, OSError) and error.errno == errno.ENOSPC
-        _fail(task, DISK_FULL_REASON if disk_full else FAILURE_REASON, broadcaster)
+        _fail(task, reasons.DISK_FULL if disk_full else reasons.INTERNAL_ERROR, broadcaster)
         raise
     finally:
         # Whatever happened, no unfinished file stays behind to fill the disk.
@@ -100,10 +90,10 @@ def _export_posts(task, expected_total):
 
 
 def _fail(task, reason, broadcaster):
-    """Report the failure; if even that fails, the job's failure callback and then the worker's
+    """Record the failure; if even that fails, the job's failure callback and then the worker's
     reconciliation try again, so the task cannot stay active."""
     try:
-        report_progress(task, status=Task.Status.FAILED, error=reason, broadcaster=broadcaster)
+        move(task, to=Task.Status.FAILED, error_code=reason, broadcaster=broadcaster)
     except Exception:
         logger.exception("export %s: could not record its failure", task.pk)
 

@@ -1,10 +1,16 @@
-"""Task: one row per background job, its id being the RQ job id (SPEC §6)."""
+"""Task: one row per background job, its id being the RQ job id (SPEC §6).
+
+Rows are written only by exports/transitions.py. Texts are stored as codes with parameters
+(exports/reasons.py) and rendered in the reader's language by the properties below.
+"""
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from exports.kinds import TaskKind, get_kind
 
 
 class TaskQuerySet(models.QuerySet):
@@ -26,8 +32,7 @@ class Task(models.Model):
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
     id = models.CharField(primary_key=True, max_length=64, editable=False)
-    name = models.CharField(max_length=64)
-    description = models.CharField(max_length=200)
+    name = models.CharField(max_length=64)  # its kind (exports/kinds.py)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks"
     )
@@ -40,13 +45,17 @@ class Task(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # When the worker produced the current state; clients measure latency and order by it.
     updated_at = models.DateTimeField(null=True, blank=True)
-    error = models.CharField(max_length=500, blank=True)
-    # Something the user should know about a task that otherwise succeeded.
-    notice = models.CharField(max_length=500, blank=True)
+    # Why it failed, and something its owner should know otherwise: codes of exports/reasons.py.
+    error_code = models.CharField(max_length=32, blank=True)
+    error_params = models.JSONField(default=dict, blank=True)
+    notice_code = models.CharField(max_length=32, blank=True)
+    notice_params = models.JSONField(default=dict, blank=True)
     result = models.FileField(upload_to="exports/", max_length=255, blank=True)
     result_size = models.PositiveBigIntegerField(null=True, blank=True)
     # Set when the retention job deleted the file; downloads then answer 410 Gone.
     purged_at = models.DateTimeField(null=True, blank=True)
+    # The owner closed its finished card: no page shows it again (the history still lists it).
+    dismissed_at = models.DateTimeField(null=True, blank=True)
 
     objects = TaskQuerySet.as_manager()
 
@@ -67,6 +76,27 @@ class Task(models.Model):
         return f"{self.description} ({self.status})"
 
     @property
+    def kind(self) -> TaskKind:
+        return get_kind(self.name)
+
+    @property
+    def description(self) -> str:
+        return str(self.kind.description)
+
+    @property
+    def title(self) -> str:
+        """What happened, for a card's heading: "Export of your posts — ready"."""
+        return self.kind.title(self.status)
+
+    @property
+    def error(self) -> str:
+        return self.kind.text(self.error_code, self.error_params)
+
+    @property
+    def notice(self) -> str:
+        return self.kind.text(self.notice_code, self.notice_params)
+
+    @property
     def is_active(self):
         return self.status in self.ACTIVE_STATUSES
 
@@ -82,24 +112,8 @@ class Task(models.Model):
             return reverse("exports:download", kwargs={"task_id": self.pk})
         return None
 
-    def as_message(self):
-        """The task object of SPEC §6, shared by the websocket, /status and the page."""
-        return {
-            "id": self.pk,
-            "name": self.name,
-            "description": self.description,
-            "status": self.status,
-            "progress": self.progress,
-            "done": self.done,
-            "total": self.total,
-            "error": self.error,
-            "notice": self.notice,
-            "download_url": self.download_url,
-            "created_at": _iso(self.created_at),
-            "finished_at": _iso(self.finished_at),
-            "updated_at": _iso(self.updated_at or self.created_at),
-        }
+    def as_message(self) -> dict:
+        """The task object of SPEC §6 in the active language (exports/payloads.py)."""
+        from exports.payloads import task_message, task_state
 
-
-def _iso(moment):
-    return moment.isoformat(timespec="microseconds") if moment else None
+        return task_message(task_state(self))

@@ -1,29 +1,21 @@
-"""report_progress: the one path by which a task's state changes and reaches its owner.
+"""Getting a task's state to its owner's open pages: the Channels group, and how often.
 
-Every report updates the Task row (only while it is still active, so a cancelled or failed task
-can never be revived by a late report), mirrors the state into ``job.meta`` when called from the
-job, and sends the absolute state to the owner's Channels group.
+exports/transitions.py decides what is written and calls ``publish`` once it is committed; the
+consumer renders the language-free state it carries in each connection's language.
 """
 
 import asyncio
 import logging
 import time
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import InterfaceError, OperationalError, connection
-from django.utils import timezone
-from redis.exceptions import RedisError
-from rq import get_current_job
-
-from exports.models import Task
 
 logger = logging.getLogger(__name__)
 
-FINAL_STATUSES = (Task.Status.SUCCEEDED, Task.Status.FAILED, Task.Status.CANCELLED)
 
-
-def user_group_name(user_id):
+def user_group_name(user_id: int) -> str:
     """Group names allow only [A-Za-z0-9._-]: build them from the pk, never the username."""
     return f"user-{int(user_id)}.tasks"
 
@@ -39,118 +31,39 @@ class Broadcaster:
 
     RETRY_AFTER = 2.0
 
-    def __init__(self, clock=time.monotonic):
+    def __init__(self):
         self.loop = asyncio.new_event_loop()
         self.layer = get_channel_layer()
-        self.clock = clock
         self.quiet_until = 0.0
 
-    def redis_unavailable(self):
-        return self.clock() < self.quiet_until
+    def redis_unavailable(self) -> bool:
+        return time.monotonic() < self.quiet_until
 
-    def redis_failed(self):
-        self.quiet_until = self.clock() + self.RETRY_AFTER
+    def redis_failed(self) -> None:
+        self.quiet_until = time.monotonic() + self.RETRY_AFTER
 
-    def send(self, group, message):
+    def send(self, group: str, message: dict) -> None:
         self.loop.run_until_complete(self.layer.group_send(group, message))
 
-    def close(self):
+    def close(self) -> None:
         try:
             self.loop.run_until_complete(self.layer.close_pools())
         finally:
             self.loop.close()
 
 
-def _one_shot_send(group, message):
-    async_to_sync(get_channel_layer().group_send)(group, message)
-
-
-def report_progress(
-    task,
-    *,
-    status=None,
-    done=None,
-    total=None,
-    error=None,
-    notice=None,
-    result=None,
-    result_size=None,
-    broadcaster=None,
-):
-    """Apply a state change to ``task`` and publish it. Returns False if it was no longer active."""
-    now = timezone.now()
-    changes = {"updated_at": now}
-    if status is not None:
-        changes["status"] = status
-        if status == Task.Status.RUNNING and task.started_at is None:
-            changes["started_at"] = now
-        if status in FINAL_STATUSES:
-            changes["finished_at"] = now
-    if total is not None:
-        changes["total"] = total
-    if done is not None:
-        changes["done"] = done
-    if error is not None:
-        changes["error"] = str(error)[:500]  # a lazy translation is rendered here
-    if notice is not None:
-        changes["notice"] = str(notice)[:500]
-    if result is not None:
-        changes["result"] = result
-        changes["result_size"] = result_size
-    effective_total = changes.get("total", task.total)
-    effective_done = changes.get("done", task.done)
-    if status == Task.Status.SUCCEEDED:
-        changes["progress"] = 100
-    elif effective_total:
-        changes["progress"] = min(99, effective_done * 100 // effective_total)
-
-    if not _update_active_row(task, changes, final=status in FINAL_STATUSES):
-        return False
-    for field, value in changes.items():
-        setattr(task, field, value)
-    if status in FINAL_STATUSES or broadcaster is None or not broadcaster.redis_unavailable():
-        _mirror_into_job_meta(task, broadcaster)
-        _broadcast(task, broadcaster)
-    return True
-
-
-def _update_active_row(task, changes, *, final):
-    active = Task.objects.filter(pk=task.pk, status__in=Task.ACTIVE_STATUSES)
-    try:
-        return active.update(**changes)
-    except (OperationalError, InterfaceError):
-        if not final:
-            raise
-        # A final state must land even when the database dropped this process's connection
-        # (a restart, a failover, pg_terminate_backend): once more, on a new connection.
-        logger.warning("database connection lost; reporting task %s again", task.pk)
-        connection.close()
-        return active.update(**changes)
-
-
-def _mirror_into_job_meta(task, broadcaster):
-    job = get_current_job()
-    if job is None or job.id != task.pk:
-        return
-    job.meta.update(status=task.status, progress=task.progress, done=task.done, total=task.total)
-    try:
-        job.save_meta()
-    except RedisError:  # a Redis outage must not fail an export that needs only the database
-        logger.warning("could not save the meta of job %s", job.id, exc_info=True)
-        if broadcaster is not None:
-            broadcaster.redis_failed()
-
-
-def _broadcast(task, broadcaster):
-    group = user_group_name(task.user_id)
-    message = {"type": "task.update", "task": task.as_message()}
+def publish(user_id: int, state: dict[str, Any], broadcaster: Broadcaster | None = None) -> None:
+    """Send a task's absolute state (payloads.task_state) to its owner's group; never raises:
+    the row is the truth, and a page that missed this gets it with its next snapshot."""
+    group = user_group_name(user_id)
+    message = {"type": "task.update", "state": state}
     try:
         if broadcaster is not None:
             broadcaster.send(group, message)
         else:
-            _one_shot_send(group, message)
+            async_to_sync(get_channel_layer().group_send)(group, message)
     except Exception:
-        logger.warning("could not broadcast task %s", task.pk, exc_info=True)
+        logger.warning("could not broadcast task %s", state["id"], exc_info=True)
         if broadcaster is not None:
             broadcaster.redis_failed()
 
@@ -158,13 +71,12 @@ def _broadcast(task, broadcaster):
 class Throttle:
     """Tells a loop when it is time to report: no more than every ``interval`` seconds."""
 
-    def __init__(self, interval, clock=time.monotonic):
+    def __init__(self, interval: float):
         self.interval = interval
-        self.clock = clock
-        self.last = clock()
+        self.last = time.monotonic()
 
-    def due(self):
-        now = self.clock()
+    def due(self) -> bool:
+        now = time.monotonic()
         if now - self.last >= self.interval:
             self.last = now
             return True

@@ -10,18 +10,19 @@ from exports.models import Task
 RECENT = timedelta(minutes=10)
 
 
-def tasks_for(user):
+def tasks_for(user) -> list[Task]:
     return Task.objects.of(user).order_by("-created_at")
 
 
-def active_task(user, name):
+def active_task(user, name: str) -> Task | None:
     if not user.is_authenticated:
         return None
     return Task.objects.of(user).active().filter(name=name).first()
 
 
-def current_tasks(user):
-    """Active tasks and those finished in the last few minutes: what the page bar shows."""
+def recent_tasks(user) -> list[Task]:
+    """Active tasks and those finished in the last few minutes, oldest first: what a websocket
+    snapshot carries, so a reconnecting page learns every final state it may have missed."""
     recent = Q(finished_at__gte=timezone.now() - RECENT)
     return list(
         Task.objects.of(user)
@@ -30,6 +31,16 @@ def current_tasks(user):
     )
 
 
-def user_task(user, task_id):
+def current_tasks(user) -> list[Task]:
+    """The cards a page shows: per kind, the newest recent task, unless its owner dismissed
+    it. An older task of the same kind no longer matters once a newer one exists (a kind has
+    one active task at a time, so a newer task is itself active or recent)."""
+    newest: dict[str, Task] = {}
+    for task in recent_tasks(user):
+        newest[task.name] = task
+    return [task for task in newest.values() if task.dismissed_at is None]
+
+
+def user_task(user, task_id: str) -> Task | None:
     """The user's task with this id, or None (also for another user's task)."""
     return Task.objects.of(user).filter(pk=task_id).first()

@@ -23,4 +23,5 @@ urlpatterns = [
     path("<task_id:task_id>/status", views.status, name="status"),
     path("<task_id:task_id>/download", views.download, name="download"),
     path("<task_id:task_id>/cancel", views.cancel, name="cancel"),
+    path("<task_id:task_id>/dismiss", views.dismiss, name="dismiss"),
 ]

@@ -2,14 +2,14 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from exports import selectors, services
+from exports.kinds import EXPORT_POSTS
 from exports.models import Task
 
 
@@ -32,15 +32,16 @@ def _own_task_or_404(request, task_id):
 @require_http_methods(["GET", "POST"])
 def exports(request):
     if request.method == "GET":
-        return render(request, "exports/history.html", {"tasks": selectors.tasks_for(request.user)})
+        # The current tasks are the cards above the table: the table lists the others.
+        shown = {task.pk for task in selectors.current_tasks(request.user)}
+        history = [task for task in selectors.tasks_for(request.user) if task.pk not in shown]
+        return render(request, "exports/history.html", {"tasks": history})
     try:
         services.export_launch(user=request.user)
     except services.TaskError as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.info(
-            request, _("Your export has started. You will get an e-mail when it is ready.")
-        )
+        messages.info(request, str(EXPORT_POSTS.started))
     return _back(request)
 
 
@@ -77,5 +78,22 @@ def cancel(request, task_id):
     except services.TaskError as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.info(request, _("The export was cancelled."))
+        messages.info(request, str(task.kind.cancelled))
+    return _back(request)
+
+
+@login_required
+@require_POST
+def dismiss(request, task_id):
+    """Close a finished task's card for good. tasks.js posts here and expects 204; without
+    JavaScript the form submits and the page comes back without the card."""
+    task = _own_task_or_404(request, task_id)
+    try:
+        services.dismiss_task(task=task)
+    except services.TaskError as refusal:
+        if request.headers.get("x-requested-with") == "fetch":
+            return HttpResponse(str(refusal), status=409)
+        messages.error(request, str(refusal))
+    if request.headers.get("x-requested-with") == "fetch":
+        return HttpResponse(status=204)
     return _back(request)

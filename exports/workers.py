@@ -23,11 +23,13 @@ from django.db import DatabaseError, connections
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq.exceptions import StopRequested
 from rq.worker import Worker
 from rq.worker_registration import register
 
 from exports.partials import discard_partials_of
-from exports.services import purge_expired_exports, reconcile_active_tasks
+from exports.reconciliation import reconcile_active_tasks
+from exports.retention import purge_expired_exports
 
 logger = logging.getLogger(__name__)
 PURGE_LOCK = "microblog:exports:purge-lock"
@@ -81,6 +83,8 @@ class ReconcilingWorker(Worker):
             # Retention runs at most hourly, across all workers.
             if self.connection.set(PURGE_LOCK, self.name, nx=True, ex=3600):
                 purge_expired_exports()
+        except StopRequested:  # SIGTERM while idle: RQ stops through this exception
+            raise
         except Exception:  # maintenance must never kill the worker
             logger.exception("task maintenance failed")
         finally:
@@ -103,6 +107,8 @@ class ReconcilingWorker(Worker):
         discard_partials_of(task_id)
         try:
             reconcile_active_tasks(connection=self.connection, task_ids=[task_id])
+        except StopRequested:
+            raise
         except Exception:
             logger.warning("could not settle task %s now; maintenance will", task_id, exc_info=True)
         finally:

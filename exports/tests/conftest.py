@@ -1,8 +1,19 @@
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.utils import translation
 
 from microblog.asgi import application
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Task texts render in the active language, and a request in Spanish (the test client runs
+    it in this thread) leaves Spanish active: every test starts from the default."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
+
 
 # A page of the site as `PORT=8150 make run` serves it: not SITE_URL's port, so the origin is
 # accepted only because it is the page's own (Host header), as in a browser.

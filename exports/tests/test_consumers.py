@@ -6,8 +6,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from exports.models import Task
-from exports.progress import report_progress
 from exports.tests.conftest import communicator, connected_past_snapshot, run
+from exports.transitions import move
 from microblog.testing.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -146,10 +146,8 @@ def test_progress_reports_reach_the_owner_and_nobody_else(ws_headers, user, othe
     async def body():
         ws = communicator(headers)
         await connected_past_snapshot(ws)
-        await database_sync_to_async(report_progress)(theirs, status=Task.Status.RUNNING)
-        await database_sync_to_async(report_progress)(
-            mine, status=Task.Status.RUNNING, done=5, total=10
-        )
+        await database_sync_to_async(move)(theirs, to=Task.Status.RUNNING)
+        await database_sync_to_async(move)(mine, to=Task.Status.RUNNING, done=5, total=10)
         message = await ws.receive_json_from()
         assert message["task"]["id"] == mine.pk
         assert (message["task"]["status"], message["task"]["progress"]) == ("running", 50)
@@ -179,7 +177,7 @@ def test_whatever_the_client_sends_is_ignored(ws_headers, user, other_user):
             await ws.send_to(text_data=text)
         await ws.send_to(bytes_data=b"\x00\xff" * 100)
         assert await ws.receive_nothing()
-        await database_sync_to_async(report_progress)(mine, status=Task.Status.RUNNING)
+        await database_sync_to_async(move)(mine, to=Task.Status.RUNNING)
         assert (await ws.receive_json_from())["task"]["id"] == mine.pk
         await ws.disconnect()
 
@@ -197,7 +195,7 @@ def test_an_idle_connection_still_receives_updates_after_15_seconds(ws_headers, 
         ws = communicator(headers)
         await connected_past_snapshot(ws)
         assert await ws.receive_nothing(timeout=15, interval=0.5)
-        await database_sync_to_async(report_progress)(mine, status=Task.Status.RUNNING)
+        await database_sync_to_async(move)(mine, to=Task.Status.RUNNING)
         assert (await ws.receive_json_from(timeout=5))["task"]["status"] == "running"
         await ws.disconnect()
 

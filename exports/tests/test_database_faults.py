@@ -16,8 +16,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from exports import services
-from exports.jobs import EMAIL_FAILED_NOTICE
+from exports import reasons, services
 from exports.models import Task
 from microblog.seeding import seed_posts
 from microblog.testing import processes
@@ -105,13 +104,13 @@ def test_a_dropped_connection_fails_only_that_export_and_the_same_worker_goes_on
         wait_until(lambda: settled(task), 60)
         assert time.monotonic() - dropped_at < 60
         assert task.status == Task.Status.FAILED, worker.output()[-3000:]
-        assert task.error == str(services.FAILURE_REASON)
+        assert task.error_code == reasons.INTERNAL_ERROR
         wait_until(lambda: not list((media_root / "exports" / "tmp").glob("*.part")), 30)
 
         again = services.export_launch(user=user)
         wait_until(lambda: settled(again), 120)
         assert again.status == Task.Status.SUCCEEDED, worker.output()[-3000:]
-        assert again.notice != EMAIL_FAILED_NOTICE
+        assert again.notice_code != reasons.EMAIL_FAILED
         assert worker.alive()
     finally:
         worker.stop()

@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-from exports import services
-from exports.jobs import EMAIL_FAILED_NOTICE, TIMEOUT_REASON
+from exports import reasons, services
 from exports.models import Task
 from microblog.seeding import seed_posts
 from microblog.testing import processes
@@ -72,12 +71,12 @@ def test_killed_workers_and_work_horses_never_leave_a_task_active(
                     f"run {run} killed at {point} ({'horse' if horse else 'worker'}): "
                     f"task still {task.status}\n{worker.output()[-3000:]}"
                 ) from None
-            outcomes.append((task.status, task.error))
+            outcomes.append((task.status, task.error_code))
     finally:
         worker.stop()
     assert not Task.objects.active().exists()
     lost = [o for o in outcomes if o[0] == Task.Status.FAILED]
-    assert all(error == services.WORKER_LOST_REASON for _, error in lost), outcomes
+    assert all(error == reasons.WORKER_LOST for _, error in lost), outcomes
     assert {status for status, _ in outcomes} <= {"failed", "succeeded"}, outcomes
     assert len(lost) >= 3, f"too few kills landed mid-export to prove anything: {outcomes}"
 
@@ -113,7 +112,7 @@ def test_a_new_export_succeeds_after_a_worker_died_with_production_timings(
         started = time.monotonic()
         wait_until(lambda: settled(task), 60, 0.5)
         assert task.status == Task.Status.FAILED
-        assert task.error == services.WORKER_LOST_REASON
+        assert task.error_code == reasons.WORKER_LOST
         print(f"dead worker's task failed {time.monotonic() - started:.1f} s after restart")
 
         again = services.export_launch(user=user)
@@ -133,7 +132,7 @@ def test_tasks_whose_jobs_redis_lost_end_failed(
         wait_until(lambda: settled(task), 60)
     finally:
         worker.stop()
-    assert (task.status, task.error) == (Task.Status.FAILED, services.WORKER_LOST_REASON)
+    assert (task.status, task.error_code) == (Task.Status.FAILED, reasons.WORKER_LOST)
 
 
 def test_an_export_that_hits_its_timeout_fails_with_a_readable_reason(
@@ -147,7 +146,8 @@ def test_an_export_that_hits_its_timeout_fails_with_a_readable_reason(
         wait_until(lambda: settled(task), 30)
     finally:
         worker.stop()
-    assert (task.status, task.error) == (Task.Status.FAILED, TIMEOUT_REASON)
+    assert (task.status, task.error_code) == (Task.Status.FAILED, reasons.TIMEOUT)
+    assert task.error == "The export took too long and was stopped — please try again later."
 
 
 @pytest.mark.parametrize("fault", ["refused", "down"])
@@ -165,7 +165,7 @@ def test_export_succeeds_and_says_so_when_the_email_cannot_be_sent(
         worker.stop()
 
     assert task.status == Task.Status.SUCCEEDED, worker.output()
-    assert task.notice == EMAIL_FAILED_NOTICE
+    assert task.notice_code == reasons.EMAIL_FAILED
     assert "e-mail could not be sent" in task.notice
     client.force_login(user)
     response = client.get(f"/exports/{task.pk}/download")

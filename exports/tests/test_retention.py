@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from exports.models import Task
-from exports.services import purge_expired_exports, reconcile_active_tasks
+from exports.reconciliation import reconcile_active_tasks
+from exports.retention import purge_expired_exports
 from exports.workers import PURGE_LOCK
 from microblog.testing.factories import TaskFactory, UserFactory
 

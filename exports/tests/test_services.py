@@ -1,12 +1,13 @@
-"""launch_task / cancel_task / reconcile_active_tasks against the real Redis and RQ."""
+"""launch_task / cancel_task / retry_task and reconciliation, against the real Redis and RQ."""
 
 import pytest
 from django.db import transaction
 from django.utils import timezone
 from rq.job import Job, JobStatus
 
-from exports import services
+from exports import reasons, services
 from exports.models import Task
+from exports.reconciliation import reconcile_active_tasks
 from microblog.embedded_redis import EmbeddedRedis
 from microblog.testing.factories import TaskFactory
 
@@ -78,7 +79,7 @@ def test_exports_are_rate_limited_per_hour(user, redis_client, settings):
 
 def test_exports_that_never_ran_do_not_count_against_the_rate_limit(user, redis_client, settings):
     settings.EXPORTS_PER_HOUR = 1
-    TaskFactory(user=user, status=Task.Status.FAILED, error=services.QUEUE_FAILED_REASON)
+    TaskFactory(user=user, status=Task.Status.FAILED, error_code=reasons.QUEUE_FAILED)
 
     assert services.export_launch(user=user).status == Task.Status.QUEUED
 
@@ -124,11 +125,11 @@ def test_reconciliation_fails_an_active_task_whose_job_vanished(user, redis_clie
     task = TaskFactory(user=user, status=Task.Status.RUNNING)
     _age(task)
 
-    assert services.reconcile_active_tasks(connection=redis_client) == 1
+    assert reconcile_active_tasks(connection=redis_client) == 1
 
     task.refresh_from_db()
-    assert task.status == Task.Status.FAILED
-    assert task.error == "the worker stopped unexpectedly — please try again"
+    assert (task.status, task.error_code) == (Task.Status.FAILED, reasons.WORKER_LOST)
+    assert task.error == "The worker stopped unexpectedly — please try again."
 
 
 def test_reconciliation_leaves_queued_jobs_and_fresh_tasks_alone(user, other_user, redis_client):
@@ -136,7 +137,7 @@ def test_reconciliation_leaves_queued_jobs_and_fresh_tasks_alone(user, other_use
     _age(queued)
     fresh = TaskFactory(user=other_user, status=Task.Status.QUEUED)
 
-    assert services.reconcile_active_tasks(connection=redis_client) == 0
+    assert reconcile_active_tasks(connection=redis_client) == 0
 
     assert Task.objects.get(pk=queued.pk).status == Task.Status.QUEUED
     assert Task.objects.get(pk=fresh.pk).status == Task.Status.QUEUED
@@ -149,7 +150,7 @@ def test_reconciliation_fails_a_task_whose_job_a_dead_worker_popped_but_never_st
     redis_client.lmove("rq:queue:default", "rq:queue:default:intermediate")
     _age(task)
 
-    assert services.reconcile_active_tasks(connection=redis_client) == 1
+    assert reconcile_active_tasks(connection=redis_client) == 1
 
     task.refresh_from_db()
-    assert (task.status, task.error) == (Task.Status.FAILED, services.WORKER_LOST_REASON)
+    assert (task.status, task.error_code) == (Task.Status.FAILED, reasons.WORKER_LOST)

@@ -71,12 +71,12 @@ def test_anonymous_users_are_sent_to_log_in(client, user):
 
 
 def test_history_lists_only_your_tasks(logged_in, user, other_user):
-    mine = TaskFactory(user=user, status=Task.Status.FAILED, error="boom for me")
-    TaskFactory(user=other_user, status=Task.Status.FAILED, error="boom for them")
+    TaskFactory(user=user, status=Task.Status.FAILED, error_code="timeout")
+    TaskFactory(user=other_user, status=Task.Status.FAILED, error_code="disk_full")
 
     page = logged_in.get("/exports/").content.decode()
 
-    assert mine.error in page and "boom for them" not in page
+    assert "took too long" in page and "no room" not in page
 
 
 def test_status_is_the_task_object_as_json(logged_in, user):

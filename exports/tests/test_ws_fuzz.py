@@ -11,8 +11,9 @@ from websockets.frames import CloseCode
 from websockets.sync.client import connect
 
 from exports.models import Task
-from exports.progress import report_progress, user_group_name
+from exports.progress import user_group_name
 from exports.tests.conftest import communicator, handshake_headers, run
+from exports.transitions import report_progress
 from microblog.testing.factories import TaskFactory
 from microblog.testing.raw_http import raw_websocket_handshake, session_cookie
 

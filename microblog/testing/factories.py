@@ -39,5 +39,4 @@ class TaskFactory(factory.django.DjangoModelFactory):
 
     id = factory.Faker("hexify", text="^" * 32)
     name = "export_posts"
-    description = "Exporting posts…"
     user = factory.SubFactory(UserFactory)

@@ -96,16 +96,26 @@ def test_pages_with_running_and_finished_exports_have_no_serious_accessibility_p
     finished = {"user": author, "finished_at": timezone.now()}
     done = TaskFactory(**finished, status=Task.Status.SUCCEEDED, progress=100)
     done.result.save("posts.json", ContentFile(b'{"posts": []}'))
-    failed = TaskFactory(**finished, status=Task.Status.FAILED, progress=30, error="It broke.")
+    # A card per kind: a finished export and a failed task of another kind.
+    failed = TaskFactory(
+        **finished,
+        name="import_posts",
+        status=Task.Status.FAILED,
+        progress=30,
+        error_code="internal_error",
+    )
     log_in(page, web.url, author, password)
     page.goto(f"{web.url}/user/{author.username}/")
-    page.click("#export-button")  # no worker: the new task stays queued, its bar live
-    page.wait_for_selector('[role="progressbar"][aria-valuenow="0"]')
     page.wait_for_function("document.getElementById('tasks').dataset.connection === ''")
-
-    assert page.locator('[role="progressbar"]').count() == 3
     for task in (done, failed):
         assert page.locator(f'.task[data-task-id="{task.pk}"]').is_visible()
+    assert axe_violations(page) == []
+
+    page.click("#export-button")  # no worker: the new export stays queued, its bar live
+    page.wait_for_selector('[role="progressbar"][aria-valuenow="0"]')
+    page.wait_for_function("document.getElementById('tasks').dataset.connection === ''")
+    assert page.locator('[role="progressbar"]').count() == 2  # it took the finished export's place
+    assert page.locator(f'.task[data-task-id="{failed.pk}"]').is_visible()
     assert axe_violations(page) == []
     page.goto(f"{web.url}/exports/")
     assert axe_violations(page) == []
@@ -122,9 +132,9 @@ def test_the_progress_ui_is_usable_with_a_keyboard_and_never_steals_focus(
     bar = card.locator('[role="progressbar"]')
     page.wait_for_function("document.getElementById('tasks').dataset.connection === ''")
 
-    # The bar is named by the task's description; controls say which task they act on.
+    # The bar is named by the card's title; controls say which task they act on.
     label_id = bar.get_attribute("aria-labelledby")
-    assert page.locator(f"#{label_id}").inner_text() == "Exporting posts…"
+    assert page.locator(f"#{label_id}").inner_text() == "Export of your posts — waiting to start"
     assert card.locator(".task-cancel button").get_attribute("aria-describedby") == label_id
     # Colour is never the only signal: the state is written out.
     assert card.locator(".task-status").inner_text() == "Queued"
@@ -142,7 +152,7 @@ def test_the_progress_ui_is_usable_with_a_keyboard_and_never_steals_focus(
     with processes.running_worker(log, MEDIA_ROOT=media_root, **smtp_server.env()):
         page.wait_for_selector(finished_bar(task), timeout=30_000)
     assert page.evaluate("document.activeElement.id") == "language-select"
-    assert page.inner_text("#tasks-status") == "Exporting posts… succeeded."
+    assert page.inner_text("#tasks-status") == "Export of your posts — ready"
     assert "Download" in tab_through(page)
     assert axe_violations(page) == []
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from exports import services
 from exports.jobs import export_posts
 from exports.models import Task
+from exports.reconciliation import reconcile_active_tasks
 from microblog.testing.factories import PostFactory, TaskFactory, UserFactory
 from microblog.testing.jobs import run_queued_jobs
 
@@ -107,19 +107,17 @@ def test_an_export_launched_in_spanish_is_described_in_spanish(logged_in, user):
     assert _messages(response) == [
         "Tu exportación ha comenzado. Recibirás un correo electrónico cuando esté lista."
     ]
-    task = Task.objects.get()
-    assert task.description == "Exportando publicaciones…"
     page = _text(response)
-    assert "Exportando publicaciones…" in page and "En cola" in page and ">Cancelar<" in page
+    assert "Exportación de tus publicaciones — en espera" in page
+    assert "En cola" in page and ">Cancelar<" in page
 
 
 def test_the_javascript_catalog_has_the_spanish_status_texts(client):
     spanish = _text(client.get("/jsi18n/", **SPANISH))
     english = _text(client.get("/jsi18n/", **ENGLISH))
 
-    for text in ("Completada", "En cola", "Reconectando…", "%(description)s: %(status)s."):
-        assert json.dumps(text)[1:-1] in spanish
-    assert "Completada" not in english
+    assert json.dumps("Reconectando…")[1:-1] in spanish
+    assert "Reconectando" not in english
 
 
 # Choosing a language in the footer
@@ -258,33 +256,35 @@ def test_the_json_export_is_the_same_in_every_language(user, redis_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failing_export_explains_itself_in_the_owners_language(user, redis_client, monkeypatch):
-    user.language = "es"
-    user.save()
+def test_a_failing_export_is_explained_in_the_readers_language(user, redis_client, monkeypatch):
     task = TaskFactory(user=user)
 
     def broken(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr("exports.jobs._write_export", broken)
+    monkeypatch.setattr("exports.jobs._write_posts", broken)
     with pytest.raises(OSError):
         export_posts(task.pk)
 
     task.refresh_from_db()
     assert task.status == Task.Status.FAILED
-    assert task.error == "La exportación ha fallado por un error interno; vuelve a intentarlo."
+    assert task.error_code == "internal_error"  # a code: the reader's language decides
+    with translation.override("en"):
+        assert task.error == "The export failed because of an internal error — please try again."
+    with translation.override("es"):
+        assert task.error == "La exportación ha fallado por un error interno; vuelve a intentarlo."
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_lost_task_is_reported_in_the_owners_language(user, redis_client):
-    user.language = "es"
-    user.save()
+def test_a_lost_task_is_explained_in_the_readers_language(user, redis_client):
     task = TaskFactory(user=user, status=Task.Status.QUEUED)  # no job in Redis: lost
     Task.objects.filter(pk=task.pk).update(created_at=timezone.now() - timedelta(minutes=5))
 
-    assert services.reconcile_active_tasks(connection=redis_client) == 1
+    assert reconcile_active_tasks(connection=redis_client) == 1
 
     task.refresh_from_db()
-    assert task.error == (
-        "el proceso en segundo plano se detuvo inesperadamente; vuelve a intentarlo"
-    )
+    assert task.error_code == "worker_lost"
+    with translation.override("es"):
+        assert task.error == (
+            "El proceso en segundo plano se detuvo inesperadamente; vuelve a intentarlo."
+        )

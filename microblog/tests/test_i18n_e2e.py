@@ -39,7 +39,8 @@ def test_a_spanish_visitor_signs_up_posts_and_exports_in_spanish(
     page.wait_for_selector("text=Tu exportación ha comenzado")
     task = Task.objects.get()
     card = page.locator(f'.task[data-task-id="{task.pk}"]')
-    assert card.locator(".task-description").inner_text() == "Exportando publicaciones…"
+    title = card.locator(".task-title")
+    assert title.inner_text() == "Exportación de tus publicaciones — en espera"
     assert card.locator(".task-status").inner_text() == "En cola"
     assert card.locator(".task-cancel button").inner_text() == "Cancelar"
     page.wait_for_function("document.getElementById('tasks').dataset.connection === ''")
@@ -52,8 +53,17 @@ def test_a_spanish_visitor_signs_up_posts_and_exports_in_spanish(
     assert card.locator(".task-status").inner_text() == "Completada"
     assert card.locator(".task-download").inner_text() == "Descargar"
     assert card.locator(".progress-bar").inner_text() == "100\xa0%"
-    assert page.inner_text("#tasks-status") == "Exportando publicaciones…: completada."
+    assert card.locator(".task-title").inner_text() == "Exportación de tus publicaciones — lista"
+    assert page.inner_text("#tasks-status") == "Exportación de tus publicaciones — lista"
     assert card.locator(".task-cancel").is_hidden()
+
+    # The dismiss control speaks Spanish, and a dismissed card stays gone after a reload.
+    assert card.locator(".task-dismiss button").get_attribute("aria-label") == "Descartar"
+    card.locator(".task-dismiss button").click()
+    card.wait_for(state="detached")
+    page.reload()
+    page.wait_for_function("document.getElementById('tasks').dataset.connection === ''")
+    assert page.locator(f'.task[data-task-id="{task.pk}"]').count() == 0
 
     (message,) = smtp_server.messages
     assert "Tus publicaciones del blog" in str(message["Subject"])

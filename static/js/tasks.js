@@ -1,91 +1,126 @@
-// Live task progress: a websocket to /ws/tasks/ updates the server-rendered bars in place.
+// Live task cards: a websocket to /ws/tasks/ updates the server-rendered cards in place.
 // Reconnects with exponential backoff; every (re)connect starts with a snapshot of the user's
-// current tasks, so the page is never stale. Updates never move keyboard focus (unless the
-// focused control disappears). Texts come from Django's JavaScript catalog (/jsi18n/), loaded
-// before this module; without it they stay in English.
+// current tasks, so the page is never stale. The server sends every word and URL a card shows
+// (title, status label, badge, detail, cancel and dismiss URLs) in the page's language, so this
+// file knows no task kind. Updates never move keyboard focus (unless the focused control
+// disappears).
 
 const container = document.getElementById("tasks");
 const live = document.getElementById("tasks-status");
 const template = document.getElementById("task-template");
 const gettext = window.gettext || ((text) => text);
-const interpolate = window.interpolate || ((format, values) =>
-  format.replace(/%\((\w+)\)s/g, (_, name) => String(values[name])));
-const STATUS_LABELS = {
-  queued: gettext("Queued"),
-  running: gettext("Running"),
-  succeeded: gettext("Succeeded"),
-  failed: gettext("Failed"),
-  cancelled: gettext("Cancelled"),
-};
 // Same result as the server's "%(percent)s%" translation: "45%" in English, "45 %" in Spanish.
 const percentFormat = new Intl.NumberFormat(document.documentElement.lang || undefined, {
   style: "percent",
   maximumFractionDigits: 0,
 });
-const BADGES = { succeeded: "success", failed: "danger", cancelled: "secondary" };
-const ACTIVE = new Set(["queued", "running"]);
+// Dismissed here: a late message about them must not bring their card back.
+const dismissed = new Set();
+// One card per kind: the newest task of each kind seen so far (created_at), dismissed or not.
+const newestOfKind = new Map();
 
-function cardFor(task) {
-  let card = container.querySelector(`.task[data-task-id="${CSS.escape(task.id)}"]`);
-  if (!card && template) {
-    card = template.content.firstElementChild.cloneNode(true);
-    card.dataset.taskId = task.id;
-    const label = card.querySelector(".task-description");
-    label.id = `task-${task.id}-label`;
-    card.querySelector('[role="progressbar"]').setAttribute("aria-labelledby", label.id);
-    card.querySelector('[role="progressbar"]').dataset.taskId = task.id;
-    for (const control of card.querySelectorAll(".task-download, .task-cancel button")) {
-      control.setAttribute("aria-describedby", label.id);
-    }
-    card.querySelector(".task-cancel").action = `/exports/${encodeURIComponent(task.id)}/cancel`;
-    container.append(card);
+function cards() {
+  return container.querySelectorAll(".task[data-task-id]");
+}
+
+function cardOf(id) {
+  return container.querySelector(`.task[data-task-id="${CSS.escape(id)}"]`);
+}
+
+function newCard(task) {
+  const card = template.content.firstElementChild.cloneNode(true);
+  card.dataset.taskId = task.id;
+  card.dataset.taskName = task.name;
+  const label = card.querySelector(".task-title");
+  label.id = `task-${task.id}-label`;
+  const bar = card.querySelector('[role="progressbar"]');
+  bar.setAttribute("aria-labelledby", label.id);
+  bar.dataset.taskId = task.id;
+  for (const control of card.querySelectorAll("a, button")) {
+    control.setAttribute("aria-describedby", label.id);
   }
+  container.append(card);
   return card;
 }
 
+function removeCard(card) {
+  const hadFocus = card.contains(document.activeElement);
+  const next = card.nextElementSibling?.querySelector(".task-title");
+  card.remove();
+  if (hadFocus) (next || document.getElementById("content")).focus();
+}
+
 function render(task) {
-  const card = cardFor(task);
+  const newest = newestOfKind.get(task.name);
+  if (!newest || task.created_at > newest) newestOfKind.set(task.name, task.created_at);
+  const latest = newestOfKind.get(task.name);
+  for (const other of cards()) {
+    if (other.dataset.taskName === task.name && other.dataset.createdAt < latest) removeCard(other);
+  }
+  if (task.created_at < latest || task.dismissed || dismissed.has(task.id)) {
+    const stale = cardOf(task.id);
+    if (stale) removeCard(stale);
+    return;
+  }
+  const card = cardOf(task.id) || (template && newCard(task));
   if (!card) return;
   // Messages can arrive out of order (snapshot vs. broadcast): keep the newest state.
   if (card.dataset.updatedAt && task.updated_at && task.updated_at < card.dataset.updatedAt) return;
   const previous = card.dataset.status;
   card.dataset.updatedAt = task.updated_at || "";
+  card.dataset.createdAt = task.created_at || "";
   card.dataset.status = task.status;
-  card.querySelector(".task-description").textContent = task.description;
+  card.querySelector(".task-title").textContent = task.title;
   const badge = card.querySelector(".task-status");
-  badge.textContent = STATUS_LABELS[task.status] || task.status;
-  badge.className = `task-status badge text-bg-${BADGES[task.status] || "primary"}`;
-  card.querySelector(".task-detail").textContent = task.error || task.notice || "";
+  badge.textContent = task.status_label;
+  badge.className = `task-status badge text-bg-${task.badge}`;
+  card.querySelector(".task-detail").textContent = task.detail || "";
   const bar = card.querySelector('[role="progressbar"]');
   bar.setAttribute("aria-valuenow", String(task.progress));
   const fill = bar.querySelector(".progress-bar");
   fill.style.width = `${task.progress}%`;
   fill.textContent = percentFormat.format(task.progress / 100);
-  fill.classList.toggle("progress-bar-striped", ACTIVE.has(task.status));
-  fill.classList.toggle("progress-bar-animated", ACTIVE.has(task.status));
+  fill.classList.toggle("progress-bar-striped", task.active);
+  fill.classList.toggle("progress-bar-animated", task.active);
   const download = card.querySelector(".task-download");
   download.classList.toggle("d-none", !task.download_url);
   if (task.download_url) download.href = task.download_url;
   const cancel = card.querySelector(".task-cancel");
   const cancelHadFocus = cancel.contains(document.activeElement);
-  cancel.classList.toggle("d-none", !ACTIVE.has(task.status));
-  if (cancelHadFocus && !ACTIVE.has(task.status)) {
+  cancel.classList.toggle("d-none", !task.cancel_url);
+  if (task.cancel_url) cancel.action = task.cancel_url;
+  const dismiss = card.querySelector(".task-dismiss");
+  dismiss.classList.toggle("d-none", !task.dismiss_url);
+  if (task.dismiss_url) dismiss.action = task.dismiss_url;
+  if (cancelHadFocus && !task.cancel_url) {
     // The focused button vanished: keep keyboard users in the card rather than on <body>.
-    (task.download_url ? download : card.querySelector(".task-description")).focus();
+    (task.download_url ? download : card.querySelector(".task-title")).focus();
   }
   if (previous !== task.status) {
-    const sentence = interpolate(
-      gettext("%(description)s %(status)s."),
-      { description: task.description, status: badge.textContent.toLowerCase() },
-      true,
-    );
-    live.textContent = `${sentence} ${task.error || task.notice || ""}`.trim();
+    live.textContent = task.detail ? `${task.title}: ${task.detail}` : task.title;
   }
-  const exportButton = document.getElementById("export-button");
-  if (exportButton && task.name === "export_posts") {
-    exportButton.disabled = ACTIVE.has(task.status);
+  for (const button of document.querySelectorAll(`[data-task-kind="${CSS.escape(task.name)}"]`)) {
+    button.disabled = task.active;
   }
 }
+
+// Dismissing posts in the background; the server tells this page's other tabs.
+container?.addEventListener("submit", async (event) => {
+  const form = event.target.closest(".task-dismiss");
+  if (!form) return;
+  event.preventDefault();
+  const card = form.closest(".task");
+  const response = await fetch(form.action, {
+    method: "POST",
+    body: new FormData(form),
+    headers: { "X-Requested-With": "fetch" },
+    credentials: "same-origin",
+  });
+  if (response.ok) {
+    dismissed.add(card.dataset.taskId);
+    removeCard(card);
+  }
+});
 
 function setConnectionState(text) {
   container.dataset.connection = text;
@@ -104,9 +139,10 @@ function setConnectionState(text) {
 }
 
 // The snapshot ends with the ids of the user's current tasks: a card for any other task is
-// stale (it ended long ago while this page was disconnected) and goes, unless it holds focus.
+// stale (it ended long ago, or was dismissed, while this page was disconnected) and goes,
+// unless it holds focus.
 function forgetTasksNotIn(current) {
-  for (const card of container.querySelectorAll(".task[data-task-id]")) {
+  for (const card of cards()) {
     if (!current.has(card.dataset.taskId) && !card.contains(document.activeElement)) {
       card.remove();
     }
@@ -133,4 +169,12 @@ function connect() {
   });
 }
 
-if (container) connect();
+if (container) {
+  for (const card of cards()) {
+    const seen = newestOfKind.get(card.dataset.taskName);
+    if (!seen || card.dataset.createdAt > seen) {
+      newestOfKind.set(card.dataset.taskName, card.dataset.createdAt);
+    }
+  }
+  connect();
+}

@@ -5,7 +5,7 @@ Workers already do this hourly; the command is for cron or an operator in a hurr
 
 from django.core.management.base import BaseCommand
 
-from exports.services import purge_expired_exports
+from exports.retention import purge_expired_exports
 
 
 class Command(BaseCommand):

@@ -1,0 +1,96 @@
+"""Task kinds: a kind is a job function plus the texts people read about it.
+
+Everything else (the Task row, its states, the progress card, cancel, the admin, the rate limit)
+is shared, so a new kind is one ``register(TaskKind(...))`` here and a job: no template or
+JavaScript change.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+from exports import reasons
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    name: str  # stored in Task.name
+    job: str  # dotted path of the RQ job, called as job(task_id, *args)
+    description: Promise  # what the task is, whatever its state
+    titles: Mapping[str, Promise]  # a card's title per status: what happened
+    started: Promise  # the flash message once launched
+    already_active: Promise
+    cancelled: Promise
+    rate_limited: Promise  # ngettext_lazy on "limit", with %(time)s: when to try again
+    texts: Mapping[str, Promise] = field(default_factory=dict)  # its own phrasing of reasons
+
+    def title(self, status: str) -> str:
+        return str(self.titles.get(status, self.description))
+
+    def text(self, code: str, params: Mapping | None = None) -> str:
+        return reasons.render(code, params, texts=self.texts)
+
+
+_KINDS: dict[str, TaskKind] = {}
+
+
+def register(kind: TaskKind) -> TaskKind:
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def get_kind(name: str) -> TaskKind:
+    """The registered kind; a row of an unknown kind (say, a benchmark's) still renders."""
+    try:
+        return _KINDS[name]
+    except KeyError:
+        return TaskKind(
+            name=name,
+            job="",
+            description=name,
+            titles={},
+            started=name,
+            already_active=name,
+            cancelled=name,
+            rate_limited=name,
+        )
+
+
+EXPORT_POSTS = register(
+    TaskKind(
+        name="export_posts",
+        job="exports.jobs.export_posts",
+        description=_("Export of your posts"),
+        titles={
+            "queued": _("Export of your posts — waiting to start"),
+            "running": _("Export of your posts — in progress"),
+            "succeeded": _("Export of your posts — ready"),
+            "failed": _("Export of your posts — failed"),
+            "cancelled": _("Export of your posts — cancelled"),
+        },
+        started=_("Your export has started. You will get an e-mail when it is ready."),
+        already_active=_("An export task is currently in progress."),
+        cancelled=_("The export was cancelled."),
+        rate_limited=ngettext_lazy(
+            "You can start at most %(limit)d export per hour. You can try again at %(time)s.",
+            "You can start at most %(limit)d exports per hour. You can try again at %(time)s.",
+            "limit",
+        ),
+        texts={
+            reasons.INTERNAL_ERROR: _(
+                "The export failed because of an internal error — please try again."
+            ),
+            reasons.TIMEOUT: _(
+                "The export took too long and was stopped — please try again later."
+            ),
+            reasons.DISK_FULL: _(
+                "The server has no room to store your export right now. "
+                "Please try again in an hour."
+            ),
+            reasons.EMAIL_FAILED: _("The export is ready, but the e-mail could not be sent."),
+        },
+    )
+)

@@ -1,0 +1,49 @@
+"""The one vocabulary of why a task failed or what its owner should know (SPEC §6).
+
+Task rows store a code from here and its parameters, never a sentence; the page, the websocket,
+/status and the admin render it in the reader's language. A task kind may phrase a code its own
+way (exports/kinds.py); the texts here are what every kind says otherwise.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+# Why a task failed.
+WORKER_LOST = "worker_lost"  # killed, out of memory, its Redis job lost: the job never reported
+INTERNAL_ERROR = "internal_error"  # a bug or a dependency failed; the traceback is in the log
+TIMEOUT = "timeout"
+DISK_FULL = "disk_full"
+QUEUE_FAILED = "queue_failed"  # Redis refused the job: it never ran
+# What the owner of a task that did not fail should know.
+CANCELLED = "cancelled"
+CANCELLED_BY_STAFF = "cancelled_by_staff"
+EMAIL_FAILED = "email_failed"
+# Rows written before codes existed keep their sentence as {"text": ...} (migration 0003).
+LEGACY = "legacy"
+
+TEXTS: Mapping[str, Promise] = {
+    WORKER_LOST: _("The worker stopped unexpectedly — please try again."),
+    INTERNAL_ERROR: _("The task failed because of an internal error — please try again."),
+    TIMEOUT: _("The task took too long and was stopped — please try again later."),
+    # Retrying at once would meet the same full disk: the reason says to wait.
+    DISK_FULL: _("The server has no room for this task right now. Please try again in an hour."),
+    QUEUE_FAILED: _("The task could not be queued — please try again in a moment."),
+    CANCELLED: _("Cancelled at your request."),
+    CANCELLED_BY_STAFF: _("Cancelled by the site's staff."),
+    EMAIL_FAILED: _("The task finished, but the e-mail could not be sent."),
+}
+
+
+def render(code: str, params: Mapping[str, Any] | None = None, *, texts=None) -> str:
+    """``code`` in the active language; ``texts`` (a kind's own phrasings) win over TEXTS.
+    An unknown code renders as itself rather than breaking a page."""
+    params = params or {}
+    if not code:
+        return ""
+    template = (texts or {}).get(code) or TEXTS.get(code)
+    if template is None:
+        return str(params.get("text", code))
+    return str(template) % params if params else str(template)
