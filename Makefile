@@ -19,12 +19,21 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(PY)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime
 
-run: $(VENV)/.runtime
+# The development configuration (DEBUG on, a generated SECRET_KEY), written once; settings.py
+# reads it, so every manage.py command works here as the README shows it.
+.env: | $(PY)
+	@$(PY) scripts/write-dev-env $@
+
+# Procfile.dev restarts a process that dies (honcho alone would stop them all); `--env
+# /dev/null`: settings.py reads .env itself. Links in e-mails follow PORT unless SITE_URL is set.
+# Ctrl-C stops everything and exits 0 (microblog/embedded_redis.py keeps it away from make).
+run: $(VENV)/.runtime .env
 	@mkdir -p var
-	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
+	@$(PY) manage.py migrate --noinput
 	@echo "Starting Microblog on http://127.0.0.1:$(PORT) (daphne + RQ worker; Ctrl-C stops everything)"
-	DEBUG=$${DEBUG:-true} HOST=127.0.0.1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
-		$(PY) -m microblog.embedded_redis honcho start --port $(PORT) web worker
+	@SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+		$(PY) -m microblog.embedded_redis \
+		honcho start --procfile Procfile.dev --env /dev/null --port $(PORT) web worker
 
 test: $(VENV)/.dev
 	$(PY) -m pytest

@@ -6,5 +6,6 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("profile/", views.edit_profile, name="edit_profile"),
     path("password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
     path("", include("django.contrib.auth.urls")),
 ]

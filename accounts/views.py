@@ -1,5 +1,5 @@
 """Sign-up, profile editing, the language choice and the password-reset request; log-in,
-log-out and setting a new password are Django's own views."""
+log-out and setting a new password are Django's own views (log-out confirms with a message)."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,7 +16,7 @@ from accounts.forms import ProfileForm, SignUpForm
 from accounts.services import PasswordResetUnavailable, password_reset_request
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def signup(request):
     if request.user.is_authenticated:
         return redirect("index")
@@ -69,3 +69,15 @@ class PasswordResetView(auth_views.PasswordResetView):
             form.add_error(None, str(error))
             return self.form_invalid(form)
         return HttpResponseRedirect(self.get_success_url())
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's view, and a message saying it worked on the page it leads to."""
+
+    def post(self, request, *args, **kwargs):
+        was_logged_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_logged_in:
+            # The message outlives the flushed session: the default storage keeps it in a cookie.
+            messages.success(request, _("You have been logged out."))
+        return response

@@ -13,6 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from exports.routing import websocket_urlpatterns  # noqa: E402
 from microblog.logging import route_daphne_access_log  # noqa: E402
+from microblog.metrics import OpenWebsocketsMiddleware  # noqa: E402
 from microblog.request_guard import MalformedRequestGuard  # noqa: E402
 from microblog.websocket_origins import SameOriginValidator  # noqa: E402
 
@@ -22,7 +23,9 @@ application = MalformedRequestGuard(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            "websocket": OpenWebsocketsMiddleware(
+                SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            ),
         }
     )
 )

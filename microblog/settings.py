@@ -11,11 +11,22 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # local state: SQLite database, mail, pid files
 VAR_DIR.mkdir(exist_ok=True)
 
+# The development configuration: `make run` writes `.env` once (DEBUG=true and a generated
+# SECRET_KEY), so every manage.py command works in a checkout without extra variables. Real
+# environment variables always win over the file; ENV_FILE names another file, or none when empty.
+# Production has no such file (.dockerignore leaves it out; systemd uses /etc/microblog.env).
+ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+_real_environment = set(os.environ)
+if ENV_FILE and Path(ENV_FILE).is_file():
+    environ.Env.read_env(ENV_FILE)
 config = Config(environ.Env())
 
 DEBUG = config.bool("DEBUG", default=False)
-# A development key is only acceptable while DEBUG is on; production must set its own.
+# A development key is only acceptable while DEBUG is on; production must set its own, in its
+# real environment (a development key left in .env does not count).
 SECRET_KEY = config.str("SECRET_KEY", default="django-insecure-dev-only" if DEBUG else REQUIRED)
+if not DEBUG and "SECRET_KEY" not in _real_environment:
+    config.fail("SECRET_KEY", "is required but not set (the key in .env is for DEBUG only)")
 ALLOWED_HOSTS = config.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = config.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -37,6 +48,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: counts and times every response of this process, per view (/metrics).
+    "microblog.metrics.HttpMetricsMiddleware",
     # First, so every response and every log line of the request carries its id; it reads the
     # user lazily, after AuthenticationMiddleware has run (microblog/logging.py).
     "microblog.middleware.RequestIdMiddleware",
@@ -170,9 +183,14 @@ RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
 }
 RQ = {
-    # Our services enqueue from transaction.on_commit themselves, so enqueue() acts at once.
+    # One publish-on-commit mechanism, ours: exports.services.launch_task checks Redis inside
+    # the caller's transaction and enqueues from transaction.on_commit, so a Redis failure ends
+    # the Task "failed" in the same request, in or out of atomic(). django-rq's "on_db_commit"
+    # would raise it only during the commit, after the user was told the task started. "auto"
+    # makes enqueue() act at once (also for accounts' password-reset jobs, which need no row).
     "COMMIT_MODE": "auto",
-    "WORKER_CLASS": "exports.workers.ReconcilingWorker",
+    # exports' ReconcilingWorker, which also leaves a heartbeat file for the container's probe.
+    "WORKER_CLASS": "microblog.workers.HeartbeatFileWorker",
 }
 RQ_SHOW_ADMIN_LINK = True
 
@@ -181,7 +199,8 @@ DEFAULT_FROM_EMAIL = config.str("DEFAULT_FROM_EMAIL", default="Microblog <norepl
 if email_host:
     MAILERS = {
         "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            # Django's SMTP backend, counting failed sends for /metrics (microblog/mail.py).
+            "BACKEND": "microblog.mail.SMTPBackend",
             "OPTIONS": {
                 "host": email_host,
                 "port": config.int("EMAIL_PORT", default=25),
@@ -196,20 +215,24 @@ else:
     # Without an SMTP relay, mail lands in var/mail/ so a developer can read it.
     MAILERS = {
         "default": {
-            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "BACKEND": "microblog.mail.FileBackend",
             "OPTIONS": {"file_path": str(VAR_DIR / "mail")},
         },
     }
 
 # Exports (SPEC §7).
 EXPORT_ATTACHMENT_MAX_BYTES = config.int("EXPORT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
-SITE_URL = config.str("SITE_URL", default="http://127.0.0.1:8000")
+# The port this machine serves on (`make run`, the Procfile); links in e-mails follow it unless
+# SITE_URL says otherwise.
+PORT = config.int("PORT", default=8000)
+SITE_URL = config.str("SITE_URL", default=f"http://127.0.0.1:{PORT}")
 
 SESSION_COOKIE_SECURE = config.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = config.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = config.bool("SECURE_SSL_REDIRECT", default=False)
-# Health probes (Docker's HEALTHCHECK, load balancers) speak plain HTTP to the process itself.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Health probes (Docker's HEALTHCHECK, load balancers) and Prometheus speak plain HTTP to the
+# process itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = config.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = config.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = config.bool("SECURE_HSTS_PRELOAD", default=False)
@@ -264,3 +287,11 @@ TASK_ENQUEUE_GRACE = config.int("TASK_ENQUEUE_GRACE", default=30)
 # Job timeout = base + posts / rate; generous so only a stuck export hits it.
 EXPORT_TIMEOUT_BASE = config.int("EXPORT_TIMEOUT_BASE", default=120)
 EXPORT_TIMEOUT_POSTS_PER_SECOND = config.int("EXPORT_TIMEOUT_POSTS_PER_SECOND", default=5000)
+
+# Operations (microblog/metrics.py, microblog/health.py). /metrics answers loopback clients that
+# came through no proxy, and anyone presenting "Authorization: Bearer $METRICS_TOKEN".
+METRICS_TOKEN = config.str("METRICS_TOKEN", default="")
+# /healthz?deep=1: a worker counts as live if it beat within this many seconds, and the disk
+# where exports are written must have this much room.
+HEALTH_WORKER_MAX_AGE = config.int("HEALTH_WORKER_MAX_AGE", default=60)
+HEALTH_MIN_FREE_BYTES = config.int("HEALTH_MIN_FREE_BYTES", default=100 * 1024 * 1024)

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from accounts.views import set_language
-from microblog import health, views
+from microblog import health, metrics, views
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -19,6 +19,9 @@ urlpatterns = [
     path("admin/django-rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
+    # Browsers ask every site for it; the admin's pages name no icon, so answer without a 404.
+    path("favicon.ico", views.favicon, name="favicon"),
 ]
 
 if settings.DEBUG:

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,7 +21,8 @@ def _page(request, queryset):
     return Paginator(queryset, POSTS_PER_PAGE).get_page(request.GET.get("page"))
 
 
-@require_http_methods(["GET", "POST"])
+# HEAD too: load balancers and uptime checks probe the home page with it.
+@require_http_methods(["GET", "HEAD", "POST"])
 def index(request):
     if not request.user.is_authenticated:
         return render(request, "microblog/landing.html")
@@ -76,3 +78,10 @@ def unfollow(request, username):
     services.unfollow(follower=request.user, followed=other)
     messages.info(request, _("You are not following %(name)s any more.") % {"name": other.username})
     return redirect("profile", username=username)
+
+
+def favicon(request):
+    """No icon (the pages use an empty one), but no 404 in the logs either; cached for a day."""
+    response = HttpResponse(status=204)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -97,7 +97,7 @@ def wait_for_port(port, process, timeout=30):
     raise RuntimeError(f"nothing listens on port {port}:\n{process.output()}")
 
 
-def start_daphne(log_path, port=None, **env):
+def start_daphne(log_path, port=None, bind="127.0.0.1", **env):
     port = port or free_port()
     process = Process(
         [
@@ -105,7 +105,7 @@ def start_daphne(log_path, port=None, **env):
             "-m",
             "daphne",
             "-b",
-            "127.0.0.1",
+            bind,
             "-p",
             str(port),
             "microblog.asgi:application",

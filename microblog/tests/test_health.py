@@ -28,3 +28,55 @@ def test_healthz_is_unavailable_once_redis_goes_down(client, settings):
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "ok", "redis": "unreachable"}
     assert "no-cache" in response["Cache-Control"]
+
+
+def test_the_cheap_check_asks_nothing_about_workers_or_disk(client):
+    body = client.get("/healthz").json()
+
+    assert set(body) == {"status", "database", "redis"}
+
+
+def test_the_deep_check_fails_without_a_live_worker_and_says_which_check_failed(
+    client, redis_client
+):
+    response = client.get("/healthz?deep=1")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert (body["status"], body["database"], body["redis"], body["disk"]) == (
+        "unavailable",
+        "ok",
+        "ok",
+        "ok",
+    )
+    assert body["worker"] == "no worker seen in the last 60 s"
+    assert body["workers_live"] == 0
+    assert body["disk_free_bytes"] > 0
+
+
+def test_the_deep_check_reports_a_disk_without_room_for_exports(client, redis_client, settings):
+    settings.HEALTH_MIN_FREE_BYTES = 1 << 60
+
+    body = client.get("/healthz?deep=1").json()
+
+    assert body["disk"] == "low on space"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_deep_check_is_healthy_with_a_live_worker(client, worker):
+    from microblog.testing.waiting import wait_until
+
+    response = wait_until(
+        lambda: (r := client.get("/healthz?deep=1")).status_code == 200 and r, 30, 0.2
+    )
+
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "ok",
+        "worker": "ok",
+        "disk": "ok",
+        "workers_live": 1,
+        "disk_free_bytes": response.json()["disk_free_bytes"],
+    }

@@ -1,0 +1,317 @@
+"""/metrics: what operators watch, in Prometheus text format (prometheus-client).
+
+Two kinds of figures, so that they stay right with any number of web and worker processes:
+
+- Shared state is read from the database and Redis at scrape time (``SharedStateCollector``):
+  tasks by name and status, active tasks and the oldest one's age, export durations and sizes
+  (from finished Task rows), RQ queues, registries and live workers, e-mail failures (a Redis
+  counter every process increments, microblog/mail.py). Every web process returns the same
+  values, however many workers ran the jobs and whether they are still alive: nothing is lost
+  with a process, and no multiprocess directory has to be shared between containers.
+- What only a web process knows is kept in that process (``PROCESS``): its open websockets and
+  the HTTP requests it served, per view. Prometheus scrapes every web process as a target of
+  its own (see docker-compose.yml and deploy/prometheus/), and sums over targets.
+
+Access: loopback clients whose request came through no proxy, or a bearer token equal to
+METRICS_TOKEN; anyone else gets a 404 (403 for a wrong token), never the figures.
+"""
+
+import hmac
+import ipaddress
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, Sum
+from django.http import Http404, HttpResponse, HttpResponseForbidden
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
+from prometheus_client.utils import floatToGoString
+
+from microblog.mail import EMAIL_FAILURES_KEY
+
+logger = logging.getLogger(__name__)
+
+PROCESS = CollectorRegistry()
+ProcessCollector(registry=PROCESS)
+HTTP_REQUESTS = Counter(
+    "microblog_http_requests",
+    "HTTP requests served by this web process, by view, method and status code.",
+    ["view", "method", "status"],
+    registry=PROCESS,
+)
+HTTP_LATENCY = Histogram(
+    "microblog_http_request_duration_seconds",
+    "Time this web process took to answer, by view.",
+    ["view"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=PROCESS,
+)
+OPEN_WEBSOCKETS = Gauge(
+    "microblog_websockets_open",
+    "Websockets this web process holds open (/ws/tasks/).",
+    registry=PROCESS,
+)
+
+EXPORT_DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+EXPORT_POSTS_BUCKETS = (10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000)
+RQ_STATES = ("queued", "started", "abandoned", "failed", "finished", "scheduled", "deferred")
+
+
+class SharedStateCollector:
+    """Figures shared by all processes, read from the database and Redis at each scrape."""
+
+    def collect(self):
+        up = GaugeMetricFamily(
+            "microblog_metrics_source_up",
+            "1 if this scrape could read the source (database, redis), else 0.",
+            labels=["source"],
+        )
+        for source, collect in (("database", self._database), ("redis", self._redis)):
+            try:
+                families = list(collect())
+            except Exception:
+                logger.warning("metrics: could not read the %s", source, exc_info=True)
+                up.add_metric([source], 0)
+                continue
+            up.add_metric([source], 1)
+            yield from families
+        yield up
+
+    def _database(self):
+        from exports.models import Task  # after apps are ready
+
+        tasks = GaugeMetricFamily(
+            "microblog_tasks", "Tasks by name and status.", labels=["name", "status"]
+        )
+        counts = {}
+        for row in Task.objects.order_by().values("name", "status").annotate(n=Count("pk")):
+            counts[(row["name"], row["status"])] = row["n"]
+        names = sorted({name for name, _ in counts} | {"export_posts"})
+        for name in names:
+            for status in Task.Status.values:
+                tasks.add_metric([name, status], counts.get((name, status), 0))
+        yield tasks
+
+        active = GaugeMetricFamily(
+            "microblog_tasks_active", "Queued or running tasks, by name.", labels=["name"]
+        )
+        oldest = GaugeMetricFamily(
+            "microblog_task_oldest_active_age_seconds",
+            "Age of the oldest queued or running task, by name (0 when there is none).",
+            labels=["name"],
+        )
+        now = timezone.now()
+        first = dict(
+            Task.objects.active()
+            .order_by()
+            .values("name")
+            .annotate(first=Min("created_at"))
+            .values_list("name", "first")
+        )
+        for name in names:
+            active.add_metric(
+                [name], sum(counts.get((name, status), 0) for status in Task.ACTIVE_STATUSES)
+            )
+            created = first.get(name)
+            oldest.add_metric([name], (now - created).total_seconds() if created else 0)
+        yield active
+        yield oldest
+
+        yield from self._export_histograms(Task)
+
+    def _export_histograms(self, Task):
+        exports = Task.objects.filter(
+            name="export_posts", status=Task.Status.SUCCEEDED, started_at__isnull=False
+        ).annotate(
+            took=ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+        )
+        aggregates = {
+            f"d{i}": Count("pk", filter=Q(took__lte=timedelta(seconds=bound)))
+            for i, bound in enumerate(EXPORT_DURATION_BUCKETS)
+        }
+        aggregates.update(
+            {
+                f"p{i}": Count("pk", filter=Q(done__lte=bound))
+                for i, bound in enumerate(EXPORT_POSTS_BUCKETS)
+            }
+        )
+        row = exports.order_by().aggregate(
+            n=Count("pk"), seconds=Sum("took"), posts=Sum("done"), **aggregates
+        )
+        count = row["n"]
+        duration = HistogramMetricFamily(
+            "microblog_export_duration_seconds",
+            "Time from start to success of the exports that succeeded.",
+        )
+        duration.add_metric(
+            [],
+            [(floatToGoString(b), row[f"d{i}"]) for i, b in enumerate(EXPORT_DURATION_BUCKETS)]
+            + [("+Inf", count)],
+            (row["seconds"] or timedelta()).total_seconds(),
+        )
+        posts = HistogramMetricFamily(
+            "microblog_export_posts", "Posts per export, for the exports that succeeded."
+        )
+        posts.add_metric(
+            [],
+            [(floatToGoString(b), row[f"p{i}"]) for i, b in enumerate(EXPORT_POSTS_BUCKETS)]
+            + [("+Inf", count)],
+            row["posts"] or 0,
+        )
+        yield duration
+        yield posts
+
+    def _redis(self):
+        import django_rq
+        from rq import Worker
+
+        connection = django_rq.get_connection("default")
+        failures = CounterMetricFamily(
+            "microblog_email_failures",
+            "E-mails that could not be sent, by any process (kept in Redis).",
+        )
+        failures.add_metric([], int(connection.get(EMAIL_FAILURES_KEY) or 0))
+        yield failures
+
+        jobs = GaugeMetricFamily(
+            "microblog_rq_jobs",
+            "RQ jobs per queue and state; abandoned: started by a worker that stopped beating.",
+            labels=["queue", "state"],
+        )
+        workers = GaugeMetricFamily(
+            "microblog_rq_workers_live",
+            f"Workers listening on the queue that beat within {settings.HEALTH_WORKER_MAX_AGE} s.",
+            labels=["queue"],
+        )
+        for name in settings.RQ_QUEUES:
+            queue = django_rq.get_queue(name)
+            started, abandoned = _started_and_abandoned(connection, queue.started_job_registry)
+            # Counts without cleanup: a scrape must not move jobs between registries.
+            figures = {
+                "queued": queue.count,
+                "started": started,
+                "abandoned": abandoned,
+                "failed": queue.failed_job_registry.get_job_count(cleanup=False),
+                "finished": queue.finished_job_registry.get_job_count(cleanup=False),
+                "scheduled": queue.scheduled_job_registry.get_job_count(cleanup=False),
+                "deferred": queue.deferred_job_registry.get_job_count(cleanup=False),
+            }
+            for state in RQ_STATES:
+                jobs.add_metric([name, state], figures[state])
+            workers.add_metric([name], len(live_workers(Worker.all(queue=queue))))
+        yield jobs
+        yield workers
+
+
+def _started_and_abandoned(connection, registry):
+    """Jobs being run, and jobs whose worker stopped beating (the reconciler's rule: no beat
+    for TASK_HEARTBEAT_GRACE s). RQ itself calls them abandoned only a minute or more later."""
+    entries = connection.zrange(registry.key, 0, -1)  # one per execution: a worker at most each
+    with connection.pipeline() as pipeline:
+        for entry in entries:
+            pipeline.hget(f"rq:execution:{entry.decode()}", "last_heartbeat")
+        beats = pipeline.execute()
+    cutoff = time.time() - settings.TASK_HEARTBEAT_GRACE
+    abandoned = sum(1 for beat in beats if beat is None or float(beat) < cutoff)
+    return len(entries) - abandoned, abandoned
+
+
+def live_workers(workers, now=None):
+    """The workers whose last heartbeat is recent enough (a frozen one keeps its Redis key)."""
+    now = now or timezone.now()
+    limit = timedelta(seconds=settings.HEALTH_WORKER_MAX_AGE)
+    return [
+        worker
+        for worker in workers
+        if worker.last_heartbeat is not None
+        and now - worker.last_heartbeat.replace(tzinfo=now.tzinfo) <= limit
+    ]
+
+
+SHARED = CollectorRegistry()
+SHARED.register(SharedStateCollector())
+
+FORWARDING_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
+
+
+def _from_loopback(request):
+    """A client on this machine that came through no proxy (a proxy could be relaying anyone)."""
+    if any(header in request.headers for header in FORWARDING_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+
+
+@never_cache
+def metrics(request):
+    authorization = request.headers.get("Authorization", "")
+    if authorization:
+        token = settings.METRICS_TOKEN
+        if not token or not hmac.compare_digest(authorization.encode(), f"Bearer {token}".encode()):
+            return HttpResponseForbidden()
+    elif not _from_loopback(request):
+        raise Http404
+    body = generate_latest(PROCESS) + generate_latest(SHARED)
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+
+
+# Anything else is counted as "other": a client must not be able to invent label values.
+KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+class HttpMetricsMiddleware:
+    """Counts and times each request of this process, labelled by the view that answered."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        start = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        view = match.view_name if match else "<unresolved>"
+        HTTP_LATENCY.labels(view).observe(time.perf_counter() - start)
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        HTTP_REQUESTS.labels(view, method, str(response.status_code)).inc()
+        return response
+
+
+class OpenWebsocketsMiddleware:
+    """ASGI middleware: keeps OPEN_WEBSOCKETS equal to this process's accepted websockets."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        accepted = False
+
+        async def counting_send(message):
+            nonlocal accepted
+            if message["type"] == "websocket.accept" and not accepted:
+                accepted = True
+                OPEN_WEBSOCKETS.inc()
+            await send(message)
+
+        try:
+            return await self.app(scope, receive, counting_send)
+        finally:
+            if accepted:
+                OPEN_WEBSOCKETS.dec()
