@@ -4,8 +4,9 @@ Group memberships live in Redis. After a restart without persistence they are go
 updates sent while Redis was down are lost in any case. channels-redis reconnects quietly, so
 only the one socket that was reading from Redis at that moment notices; every other socket
 would stay open and hear nothing ever again. Each web process therefore watches Redis's
-``run_id`` and, when it changes, closes its sockets with 1012 (service restart): browsers
-reconnect, join their group again and receive a fresh snapshot.
+``run_id`` and, when it changes, closes its sockets (code 4012: autobahn lets a server send
+only 1000 or 3000-4999): browsers reconnect, join their group again and receive a fresh
+snapshot.
 """
 
 import asyncio
@@ -18,12 +19,12 @@ from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
-SERVICE_RESTART = 1012
+REDIS_RESTARTED = 4012
 CHECK_INTERVAL = 2.0  # seconds between two looks at Redis, per web process
 
 
 class RenewedWhenRedisRestarts:
-    """Consumer mixin: once accepted, the socket is closed (1012) if Redis restarts."""
+    """Consumer mixin: once accepted, the socket is closed if Redis restarts."""
 
     async def accept(self, *args, **kwargs):
         await super().accept(*args, **kwargs)
@@ -34,7 +35,7 @@ class RenewedWhenRedisRestarts:
         await super().websocket_disconnect(message)
 
     async def redis_restarted(self):
-        await self.close(code=SERVICE_RESTART)
+        await self.close(code=REDIS_RESTARTED)
 
 
 class _RestartWatch:
@@ -62,7 +63,10 @@ class _RestartWatch:
                     logger.warning("Redis restarted: renewing %d websocket(s)", len(self.consumers))
                     for consumer in list(self.consumers):
                         self.consumers.discard(consumer)
-                        await consumer.redis_restarted()
+                        try:
+                            await consumer.redis_restarted()
+                        except Exception:  # one socket's failure must not spare the others
+                            logger.exception("could not renew a websocket")
                 known = run_id or known
                 await asyncio.sleep(CHECK_INTERVAL)
         finally:

@@ -11,7 +11,6 @@ import signal
 import time
 from datetime import timedelta
 
-import psutil
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -19,7 +18,7 @@ from django.utils import timezone
 from exports import reasons, services
 from exports.models import Task
 from microblog.seeding import seed_posts
-from microblog.testing import processes
+from microblog.testing import database, processes
 from microblog.testing.factories import TaskFactory
 from microblog.testing.waiting import wait_until
 
@@ -46,23 +45,6 @@ def start_worker(tmp_path, name, media_root, smtp_server):
     )
     wait_until(lambda: "Listening on" in worker.output(), 30)
     return worker
-
-
-def backends_of(pid):
-    """The server sessions of process ``pid``: its PostgreSQL connections' client ports."""
-    ports = {c.laddr.port for c in psutil.Process(pid).net_connections("tcp") if c.raddr}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid, client_port, query FROM pg_stat_activity"
-            " WHERE datname = current_database()"
-        )
-        return [(backend, query) for backend, port, query in cursor.fetchall() if port in ports]
-
-
-def terminate(backends):
-    with connection.cursor() as cursor:
-        for backend in backends:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
 
 
 def terminate_every_other_backend():
@@ -92,11 +74,12 @@ def test_a_dropped_connection_fails_only_that_export_and_the_same_worker_goes_on
         horse = processes.work_horse_pid(worker)
         os.kill(horse, signal.SIGSTOP)  # hold it mid-stream while its sessions are ended
         try:
-            sessions = backends_of(horse)
+            sessions = database.backends_of(horse)
             stream = [pid for pid, query in sessions if query.lstrip().startswith("COPY")]
             progress = [pid for pid, _ in sessions if pid not in stream]
             assert stream and progress, sessions
-            terminate({"stream": stream, "progress": progress, "both": stream + progress}[which])
+            chosen = {"stream": stream, "progress": progress, "both": stream + progress}[which]
+            database.terminate(chosen)
         finally:
             os.kill(horse, signal.SIGCONT)
         dropped_at = time.monotonic()
@@ -129,7 +112,7 @@ def test_idle_workers_whose_connections_the_database_dropped_still_run_the_next_
             workers.append(start_worker(tmp_path, f"worker-{n}", media_root, smtp_server))
             wait_until(lambda stale=stale: settled(stale), 30)
         for worker in workers:  # an idle worker holds no database session at all
-            wait_until(lambda worker=worker: not backends_of(worker.pid), 30)
+            wait_until(lambda worker=worker: not database.backends_of(worker.pid), 30)
 
         terminate_every_other_backend()  # what a database restart does
 
