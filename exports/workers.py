@@ -14,9 +14,14 @@ It also survives what real operation does to it:
   they are logged and retried on the next beat, the running export goes on, and the worker
   re-registers itself once Redis is back.
 - When a job ends, however it ended, its unfinished file is deleted and its Task settled.
+- Its children (work-horse, scheduler) end with it, so none is left holding its sockets.
 """
 
+import ctypes
 import logging
+import os
+import signal
+import sys
 
 from django.conf import settings
 from django.db import DatabaseError, connections
@@ -34,6 +39,18 @@ from exports.retention import purge_expired_exports
 logger = logging.getLogger(__name__)
 PURGE_LOCK = "microblog:exports:purge-lock"
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_the_worker():
+    """In each child the worker forks (work-horse, scheduler): end when the worker ends.
+
+    A child inherits the worker's sockets, among them the one blocked in BRPOP on the queue.
+    If the worker is SIGKILLed and its scheduler lives on, Redis keeps handing the next job to
+    that dead read, and the job is lost.
+    """
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def close_database_connections():
@@ -55,6 +72,7 @@ class ReconcilingWorker(Worker):
         kwargs.setdefault("maintenance_interval", settings.RQ_MAINTENANCE_INTERVAL)
         super().__init__(*args, **kwargs)
         self._redis_lost = False
+        os.register_at_fork(after_in_child=die_with_the_worker)
 
     @property
     def dequeue_timeout(self):
