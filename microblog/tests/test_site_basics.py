@@ -1,5 +1,7 @@
 """Small things a visitor or a probe notices: HEAD, the favicon, the log-out confirmation."""
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -42,3 +44,20 @@ def test_logging_out_says_so_in_spanish_too(logged_in):
     response = logged_in.post("/accounts/logout/", follow=True, HTTP_ACCEPT_LANGUAGE="es")
 
     assert "Has cerrado la sesión." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("path", "current"),
+    [("/", "Home"), ("/explore/", "Explore"), ("/exports/", "Exports"), ("/user/{me}/", "Profile")],
+)
+def test_the_navbar_marks_the_page_the_visitor_is_on(logged_in, user, path, current):
+    html = logged_in.get(path.format(me=user.username)).content.decode()
+
+    marked = re.findall(r'class="nav-link active" aria-current="page" href="[^"]*">([^<]+)<', html)
+    assert marked == [current]
+
+
+def test_another_users_profile_marks_no_navbar_link(logged_in, other_user):
+    html = logged_in.get(f"/user/{other_user.username}/").content.decode()
+
+    assert 'aria-current="page"' not in html
