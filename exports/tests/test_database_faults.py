@@ -48,13 +48,8 @@ def start_worker(tmp_path, name, media_root, smtp_server):
 
 
 def terminate_every_other_backend():
-    """What a database restart does to every client but this test."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return cursor.rowcount
+    """What a database restart does to every client (but this test process, which goes on)."""
+    database.terminate(database.backends_of_other_processes())
 
 
 def settled(task):
