@@ -42,10 +42,14 @@ test: $(VENV)/.dev
 test-fast: $(VENV)/.dev
 	$(PY) -m pytest -m "not e2e and not fault and not slow"
 
-# Every figure of bench/RESULTS.md (takes ~15 minutes; uses the local PostgreSQL if it answers).
+# Every figure of bench/RESULTS.md (takes ~20 minutes; uses the local PostgreSQL if it answers):
+# the scripts write bench/results/*.json, then bench/report.py writes the figures table from them.
 bench: $(VENV)/.dev
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || \
+		{ apt-get update -qq && apt-get install -y -qq nginx >/dev/null; }
 	$(PY) bench/run.py
+	$(PY) bench/report.py
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -16,13 +16,13 @@ setup_django(vendor)
 from django.contrib.auth import get_user_model  # noqa: E402
 
 from exports.jobs import export_posts  # noqa: E402
+from exports.kinds import EXPORT_POSTS  # noqa: E402
 from exports.models import Task  # noqa: E402
+from exports.transitions import create_task  # noqa: E402
 
 user = get_user_model().objects.get(username=username)
 Task.objects.filter(user=user).delete()
-task = Task.objects.create(
-    id=f"{time.time_ns():032x}"[-32:], name="bench", user=user, description="bench"
-)
+task = create_task(task_id=f"{time.time_ns():032x}"[-32:], user=user, name=EXPORT_POSTS.name)
 started = time.perf_counter()
 export_posts(task.pk)
 elapsed = time.perf_counter() - started

@@ -15,7 +15,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-PG_NAME = "microblog_bench"
+# A private database on the local server; BENCH_PG_NAME picks another (a shared machine).
+PG_NAME = os.environ.get("BENCH_PG_NAME", "microblog_bench")
 SQLITE_PATH = BASE_DIR / "var" / "bench.sqlite3"
 
 

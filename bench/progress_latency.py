@@ -34,15 +34,15 @@ import websockets  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from exports.kinds import EXPORT_POSTS  # noqa: E402
 from exports.models import Task  # noqa: E402
+from exports.transitions import create_task  # noqa: E402
 from microblog.testing.processes import start_daphne  # noqa: E402
 
 out = Path(tempfile.mkdtemp(prefix="bench-latency-"))
 user, _ = get_user_model().objects.get_or_create(username="bench_latency")
 Task.objects.filter(user=user).delete()
-task = Task.objects.create(
-    id=f"{time.time_ns():032x}"[-32:], name="bench", description="bench", user=user
-)
+task = create_task(task_id=f"{time.time_ns():032x}"[-32:], user=user, name=EXPORT_POSTS.name)
 client = Client(SERVER_NAME="localhost")
 client.force_login(user)
 cookie = f"sessionid={client.cookies['sessionid'].value}"

@@ -12,16 +12,17 @@ vendor, task_id, count, rate = sys.argv[1], sys.argv[2], int(sys.argv[3]), float
 setup_django(vendor)
 
 from exports.models import Task  # noqa: E402
-from exports.progress import Broadcaster, report_progress  # noqa: E402
+from exports.progress import Broadcaster  # noqa: E402
+from exports.transitions import move, report_progress  # noqa: E402
 
 task = Task.objects.get(pk=task_id)
 broadcaster = Broadcaster()
-report_progress(task, status=Task.Status.RUNNING, done=0, total=count, broadcaster=broadcaster)
+move(task, to=Task.Status.RUNNING, done=0, total=count, broadcaster=broadcaster)
 started = time.perf_counter()
 for sequence in range(1, count + 1):
     report_progress(task, done=sequence, broadcaster=broadcaster)
     delay = started + sequence / rate - time.perf_counter()
     if delay > 0:
         time.sleep(delay)
-report_progress(task, status=Task.Status.SUCCEEDED, done=count, broadcaster=broadcaster)
+move(task, to=Task.Status.SUCCEEDED, done=count, broadcaster=broadcaster)
 broadcaster.close()

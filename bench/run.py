@@ -1,6 +1,10 @@
 """Run every benchmark on SQLite and PostgreSQL; write bench/results/<name>-<vendor>.json.
 
-    python bench/run.py [--only NAME] [--vendors sqlite,postgres]
+    python bench/run.py [--only NAME] [--vendors sqlite,postgres] [SCRIPT OPTIONS]
+
+Options it does not know go to the scripts (e.g. `--posts 20000` for a quick check); each JSON
+file records the command that produced it and when, and bench/report.py turns them into the
+figures table of RESULTS.md.
 
 PostgreSQL is the local server (BENCH_PG, default postgres://postgres@127.0.0.1:5432); it is
 skipped with a note when it does not answer.
@@ -8,9 +12,11 @@ skipped with a note when it does not answer.
 
 import argparse
 import json
+import shlex
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -21,12 +27,13 @@ BENCHMARKS = {
     "worker_throughput": [],
     "web_load": [],
     "websocket_scale": [],
+    "download_memory": [],
 }
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--only", choices=sorted(BENCHMARKS))
 parser.add_argument("--vendors", default="sqlite,postgres")
-options = parser.parse_args()
+options, passed_on = parser.parse_known_args()
 
 
 def postgres_answers():
@@ -46,8 +53,10 @@ for name, extra in BENCHMARKS.items():
             print(f"{name} {vendor}: skipped, no PostgreSQL on 127.0.0.1:5432", flush=True)
             continue
         print(f"{name} {vendor} …", flush=True)
+        args = [f"bench/{name}.py", vendor, *extra, *passed_on]
         result = subprocess.run(
-            [sys.executable, str(HERE / f"{name}.py"), vendor, *extra],
+            [sys.executable, *args],
+            cwd=HERE.parent,
             capture_output=True,
             text=True,
         )
@@ -61,5 +70,7 @@ for name, extra in BENCHMARKS.items():
             else result.stdout
         )
         figures = json.loads(text)
+        figures["command"] = shlex.join(["python", *args])
+        figures["recorded_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         (RESULTS / f"{name}-{vendor}.json").write_text(json.dumps(figures, indent=2) + "\n")
         print(json.dumps(figures, indent=2), flush=True)

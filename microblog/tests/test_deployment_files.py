@@ -133,6 +133,8 @@ def test_compose_runs_the_whole_stack(compose):
         "migrate",
         "web",
         "worker",
+        "static",
+        "nginx",
         "prometheus",
     }
     assert compose["services"]["db"]["image"].startswith("postgres:16")
@@ -156,9 +158,24 @@ def test_web_waits_for_migrations_and_redis_and_is_probed(compose):
 
     assert web["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert web["depends_on"]["redis"]["condition"] == "service_healthy"
-    assert published_ports(web) == {(8000, 8000)}
+    assert not published_ports(web)  # nginx is the way in
     assert web["healthcheck"]["test"] == ["CMD", "python", "-m", "microblog.probe"]
     assert command_of(web).startswith("daphne -b 0.0.0.0 -p 8000 --proxy-headers ")
+
+
+def test_nginx_fronts_every_web_container_with_static_files_and_export_files(compose):
+    nginx = compose["services"]["nginx"]
+
+    assert nginx["image"].startswith("nginx:")
+    assert published_ports(nginx) == {(8000, 8000)}
+    assert nginx["depends_on"]["web"]["condition"] == "service_healthy"
+    assert nginx["environment"]["MICROBLOG_UPSTREAM"] == "server web:8000;"
+    mounts = volume_mounts(nginx)
+    assert mounts["media"] == nginx["environment"]["MICROBLOG_MEDIA_ROOT"]
+    assert mounts["static"] == nginx["environment"]["MICROBLOG_STATIC_ROOT"]
+    assert compose["services"]["web"]["environment"]["EXPORT_DOWNLOAD_ACCEL_PREFIX"] == (
+        "/_protected/"
+    )
 
 
 def test_migrations_run_once_after_the_database_is_healthy(compose):
