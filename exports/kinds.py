@@ -26,6 +26,12 @@ class TaskKind:
     cancelled: Promise
     rate_limited: Promise  # ngettext_lazy on "limit", with %(time)s: when to try again
     texts: Mapping[str, Promise] = field(default_factory=dict)  # its own phrasing of reasons
+    # Dotted paths of what a kind leaves behind to clean up, for the worker's reconciliation
+    # (exports/reconciliation.py): ``cleanup(task)`` once a task is over and its job gone (a
+    # killed work-horse cannot clean up after itself), ``sweep()`` on every maintenance pass
+    # (a killed worker cannot either).
+    cleanup: str = ""
+    sweep: str = ""
 
     def title(self, status: str) -> str:
         return str(self.titles.get(status, self.description))
@@ -40,6 +46,10 @@ _KINDS: dict[str, TaskKind] = {}
 def register(kind: TaskKind) -> TaskKind:
     _KINDS[kind.name] = kind
     return kind
+
+
+def all_kinds() -> list[TaskKind]:
+    return list(_KINDS.values())
 
 
 def get_kind(name: str) -> TaskKind:

@@ -11,12 +11,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from redis import Redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from exports import reasons, transitions
+from exports.kinds import all_kinds
 from exports.models import Task
 from exports.partials import discard_orphan_partials
 
@@ -63,7 +65,24 @@ def reconcile_active_tasks(
                 logger.warning("reconciled task %s to %s: %s", task.pk, status, reason)
                 reconciled += 1
     discard_orphan_partials(_still_active)
+    if task_ids is None:
+        _sweep_kinds()
+    else:
+        _clean_up_after(task_ids)
     return reconciled
+
+
+def _clean_up_after(task_ids: list[str]) -> None:
+    """What the jobs of these tasks left behind, now that they are over and their horse gone."""
+    for task in Task.objects.filter(pk__in=task_ids).exclude(status__in=Task.ACTIVE_STATUSES):
+        if task.kind.cleanup:
+            import_string(task.kind.cleanup)(task)
+
+
+def _sweep_kinds() -> None:
+    for kind in all_kinds():
+        if kind.sweep:
+            import_string(kind.sweep)()
 
 
 def _still_active(task_ids: set[str]) -> set[str]:

@@ -12,6 +12,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from exports.routing import websocket_urlpatterns  # noqa: E402
+from imports.size_guard import ImportSizeGuard  # noqa: E402
+from microblog.backpressure import ResponseBackpressure  # noqa: E402
 from microblog.logging import route_daphne_access_log  # noqa: E402
 from microblog.metrics import OpenWebsocketsMiddleware  # noqa: E402
 from microblog.request_guard import MalformedRequestGuard  # noqa: E402
@@ -22,7 +24,8 @@ route_daphne_access_log()  # daphne's access log in the same one-event-per-line 
 application = MalformedRequestGuard(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
+            # daphne holds response bodies in memory unless the sender waits (SPEC §8).
+            "http": ResponseBackpressure(ImportSizeGuard(django_asgi_app)),
             "websocket": OpenWebsocketsMiddleware(
                 SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
             ),

@@ -32,6 +32,11 @@ class Post(models.Model):
     )
     body = models.CharField(max_length=POST_MAX_LENGTH)
     timestamp = models.DateTimeField(default=timezone.now, db_index=True)
+    # The import task that wrote this post (imports/publishing.py): while that task is not
+    # succeeded, its posts are provisional and deleted if it fails or is cancelled.
+    import_task_id = models.CharField(  # noqa: DJ001 - NULL: not from an import
+        max_length=64, null=True, blank=True, editable=False, db_index=True
+    )
 
     objects = PostQuerySet.as_manager()
 

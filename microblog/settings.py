@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "accounts",
     "microblog",
     "exports",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -132,7 +133,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` writes and a reverse proxy reads (deploy/nginx/).
+STATIC_ROOT = config.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = config.str("MEDIA_ROOT", default=str(BASE_DIR / "media"))
@@ -273,6 +275,10 @@ LOGGING = {
 
 EXPORTS_PER_HOUR = config.int("EXPORTS_PER_HOUR", default=5)  # 0 disables the limit
 EXPORT_RETENTION_DAYS = config.int("EXPORT_RETENTION_DAYS", default=7)
+# Behind nginx (deploy/nginx/): the internal location that serves MEDIA_ROOT/exports/, e.g.
+# "/_protected/". The download view then answers with X-Accel-Redirect and no body, so daphne
+# (which buffers response bodies whole, SPEC §8) never holds a file. Empty: Django sends it.
+EXPORT_DOWNLOAD_ACCEL_PREFIX = config.str("EXPORT_DOWNLOAD_ACCEL_PREFIX", default="")
 # Seconds between progress reports while an export runs (SPEC §6: at most ten a second).
 EXPORT_PROGRESS_INTERVAL = config.float("EXPORT_PROGRESS_INTERVAL", default=0.1)
 
@@ -287,6 +293,13 @@ TASK_ENQUEUE_GRACE = config.int("TASK_ENQUEUE_GRACE", default=30)
 # Job timeout = base + posts / rate; generous so only a stuck export hits it.
 EXPORT_TIMEOUT_BASE = config.int("EXPORT_TIMEOUT_BASE", default=120)
 EXPORT_TIMEOUT_POSTS_PER_SECOND = config.int("EXPORT_TIMEOUT_POSTS_PER_SECOND", default=5000)
+
+# Imports (SPEC §9). A larger upload is refused before any of it is stored
+# (imports/size_guard.py); 256 MB holds about a million posts.
+IMPORT_MAX_BYTES = config.int("IMPORT_MAX_BYTES", default=256 * 1024 * 1024)
+# Where uploads wait for their job: web and worker must both reach it and nothing may serve it.
+# Empty means MEDIA_ROOT/private/imports (the shared media volume; see microblog/urls.py).
+IMPORT_UPLOAD_DIR = config.str("IMPORT_UPLOAD_DIR", default="")
 
 # Operations (microblog/metrics.py, microblog/health.py). /metrics answers loopback clients that
 # came through no proxy, and anyone presenting "Authorization: Bearer $METRICS_TOKEN".

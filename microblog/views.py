@@ -55,6 +55,7 @@ def profile(request, username):
         "is_following": selectors.is_following(request.user, author),
         "own_profile": own,
         "active_export": active_task(request.user, "export_posts") if own else None,
+        "active_import": active_task(request.user, "import_posts") if own else None,
     }
     return render(request, "microblog/profile.html", context)
 

@@ -22,7 +22,11 @@ class Visitor:
     def post(self, path, data=None, **kwargs):
         if "csrftoken" not in self.session.cookies:
             self.get("/accounts/login/")  # any form page sets the cookie
-        headers = {"X-CSRFToken": self.session.cookies["csrftoken"], "Origin": self.base_url}
+        headers = {
+            "X-CSRFToken": self.session.cookies["csrftoken"],
+            "Origin": self.base_url,
+            **kwargs.pop("headers", {}),
+        }
         return self.session.post(
             self.base_url + path, data=data, headers=headers, timeout=self.timeout, **kwargs
         )
@@ -45,6 +49,25 @@ class Visitor:
         if "Your export has started" not in response.text or not ids:
             raise AssertionError(f"the export did not start:\n{response.text}")
         return ids[-1]  # the cards are oldest first
+
+    def upload_archive(self, path, *, filename="posts.json", next_page="/imports/"):
+        """Choose ``path`` in the import form and press "Import posts"; returns the page shown
+        next (redirects followed)."""
+        with open(path, "rb") as archive:
+            return self.post(
+                "/imports/",
+                {"next": next_page},
+                files={"archive": (filename, archive, "application/json")},
+            )
+
+    def start_import(self, path, **kwargs):
+        """Upload ``path`` and return the new import task's id, read from the page shown next."""
+        response = self.upload_archive(path, **kwargs)
+        response.raise_for_status()
+        ids = TASK_ID.findall(response.text)
+        if "Your import has started" not in response.text or not ids:
+            raise AssertionError(f"the import did not start:\n{response.text}")
+        return ids[-1]
 
     def task(self, task_id):
         response = self.get(f"/exports/{task_id}/status")

@@ -1,0 +1,199 @@
+"""import_posts: what the RQ worker runs. Reads the upload twice, writes posts in short steps.
+
+1. Validate and count: the whole archive is read and checked before any post is written, so a
+   bad archive fails with the first bad post's index and writes nothing.
+2. Write: posts go in, tagged with the task id, one short transaction per batch
+   (imports/publishing.py). A cancel or a failure deletes them again; the task succeeds only
+   once every post is in, and only then are they kept (the ImportRun row goes).
+
+Progress: the first pass is the first quarter of the bar (by bytes read), the second the rest
+(by posts written). Whatever happens, the upload is deleted at the end.
+"""
+
+import logging
+import queue
+import threading
+from itertools import batched
+
+from django.conf import settings
+from django.utils import timezone
+from rq.timeouts import JobTimeoutException
+
+from exports import reasons
+from exports.models import Task
+from exports.progress import Broadcaster, Throttle
+from exports.transitions import move, report_progress
+from imports import publishing, uploads
+from imports.archive import ArchiveError, read_posts
+from imports.models import ImportRun
+from microblog.logging import logs_task
+
+logger = logging.getLogger(__name__)
+
+STEPS = 1000  # Task.total while running: the bar's resolution
+CHECKED = STEPS // 4  # where the first pass ends on the bar
+
+
+class TaskNoLongerActive(Exception):
+    """The task was cancelled or failed elsewhere while this job ran."""
+
+
+@logs_task
+def import_posts(task_id):
+    _import_posts(Task.objects.select_related("user").get(pk=task_id))
+
+
+def _import_posts(task):
+    broadcaster = Broadcaster()
+    kept = False
+    try:
+        if not task.is_active or not move(
+            task, to=Task.Status.RUNNING, done=0, total=STEPS, broadcaster=broadcaster
+        ):
+            raise TaskNoLongerActive
+        path = uploads.path_of(task.pk)
+        progress = _Progress(task, broadcaster)
+        now = timezone.now()
+        size = max(1, path.stat().st_size)
+        count = 0
+        for _post in read_posts(path, now=now, on_read=lambda n: progress(n * CHECKED // size)):
+            count += 1
+        imported = _write(task, path, now, count, progress)
+        kept = move(
+            task,
+            to=Task.Status.SUCCEEDED,
+            done=count,
+            total=count,
+            notice_code=reasons.IMPORTED,
+            notice_params={"imported": imported, "skipped": count - imported},
+            broadcaster=broadcaster,
+        )
+        if not kept:
+            raise TaskNoLongerActive
+        logger.info(
+            "import %s succeeded: %d imported, %d skipped", task.pk, imported, count - imported
+        )
+    except TaskNoLongerActive:
+        logger.info("import %s stopped: the task is no longer active", task.pk)
+    except ArchiveError as error:
+        logger.info("import %s refused the archive: %s %s", task.pk, error.code, error.params)
+        _fail(task, error.code, error.params, broadcaster)
+    except JobTimeoutException:
+        logger.warning("import %s hit its timeout", task.pk)
+        _undo(task)
+        _fail(task, reasons.TIMEOUT, {}, broadcaster)
+        raise
+    except Exception:
+        logger.exception("import %s failed", task.pk)
+        _undo(task)
+        _fail(task, reasons.INTERNAL_ERROR, {}, broadcaster)
+        raise
+    finally:
+        uploads.discard(task.pk)
+        try:
+            if not kept:
+                _undo(task)
+            ImportRun.objects.filter(pk=task.pk).delete()
+        except Exception:  # the worker's reconciliation finishes it (imports/settling.py)
+            logger.exception("import %s: could not clean up yet", task.pk)
+        broadcaster.close()
+
+
+def _write(task, path, now, count, progress):
+    """Second pass: the posts, a batch per transaction; returns how many were new."""
+    ImportRun.objects.get_or_create(pk=task.pk)
+    written = imported = 0
+    pacer = publishing.Pacer()
+    with pacer.writing():
+        for batch in _batches(path, now, publishing.batch_size(), threaded=pacer.threaded):
+            imported += _insert(task, batch, pacer)
+            written += len(batch)
+            progress(CHECKED + written * (STEPS - CHECKED) // max(1, count))
+    return imported
+
+
+def _batches(path, now, size, *, threaded):
+    """The archive's posts in batches. ``threaded``: read by a thread of their own, so that
+    reading the next batch overlaps the database server writing this one (PostgreSQL; with
+    SQLite the writes run in this process and would only compete with the reading for the
+    GIL). At most one batch waits: memory stays flat."""
+    if not threaded:
+        yield from batched(read_posts(path, now=now), size)
+        return
+    ready = queue.Queue(maxsize=1)
+    stopped = threading.Event()
+
+    def put(item):
+        while not stopped.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read():
+        try:
+            batch = []
+            for post in read_posts(path, now=now):
+                batch.append(post)
+                if len(batch) == size:
+                    if not put(batch):
+                        return
+                    batch = []
+            put(batch) and put(None)
+        except Exception as error:  # noqa: BLE001 - handed to the job, which raises it
+            put(error)
+
+    reader = threading.Thread(target=read, name=f"import-reader-{size}", daemon=True)
+    reader.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            if item:
+                yield item
+    finally:
+        stopped.set()
+        reader.join(timeout=5)
+
+
+def _insert(task, batch, pacer):
+    return publishing.insert_batch(
+        task_id=task.pk, author_id=task.user_id, posts=batch, pacer=pacer
+    )
+
+
+class _Progress:
+    """Reports at most every EXPORT_PROGRESS_INTERVAL seconds; a refused report means the task
+    is no longer active (cancelled): the job stops."""
+
+    def __init__(self, task, broadcaster):
+        self.task = task
+        self.broadcaster = broadcaster
+        self.throttle = Throttle(settings.EXPORT_PROGRESS_INTERVAL)
+
+    def __call__(self, done):
+        if self.throttle.due() and not report_progress(
+            self.task, done=min(done, STEPS - 1), broadcaster=self.broadcaster
+        ):
+            raise TaskNoLongerActive
+
+
+def _undo(task):
+    removed = publishing.undo(task.pk)
+    if removed:
+        logger.info("import %s: removed its %d posts", task.pk, removed)
+
+
+def _fail(task, code, params, broadcaster):
+    try:
+        move(
+            task,
+            to=Task.Status.FAILED,
+            error_code=code,
+            error_params=params,
+            broadcaster=broadcaster,
+        )
+    except Exception:
+        logger.exception("import %s: could not record its failure", task.pk)

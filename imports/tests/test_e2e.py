@@ -1,0 +1,63 @@
+"""Import your posts in real headless Chromium: the form, the live bar, the timeline."""
+
+import pytest
+
+from exports.models import Task
+from imports.tests.archives import posts, write_archive
+from microblog.models import Post
+from microblog.testing import processes
+from microblog.testing.browser import log_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+RECORD_BAR = """(taskId) => {
+  window.seen = [];
+  const record = () => {
+    const bar = document.querySelector(`[role="progressbar"][data-task-id="${taskId}"]`);
+    if (bar) window.seen.push(Number(bar.getAttribute("aria-valuenow")));
+  };
+  new MutationObserver(record).observe(document.getElementById("tasks"),
+    {subtree: true, childList: true, attributes: true, attributeFilter: ["aria-valuenow"]});
+  record();
+}"""
+
+
+def test_an_archive_uploaded_through_the_form_shows_a_live_bar_then_its_posts(
+    web, page, user, password, media_root, tmp_path
+):
+    items = posts(100_000)
+    archive = write_archive(tmp_path / "posts.json", items)
+    log_in(page, web.url, user, password)
+    page.goto(f"{web.url}/user/{user.username}/")
+
+    page.set_input_files("#import-archive", str(archive))
+    page.click("#import-button")  # no worker yet: the task waits in the queue
+    page.wait_for_selector("text=Your import has started.")
+    task = Task.objects.get(name="import_posts")
+    card = f'.task[data-task-id="{task.pk}"]'
+    assert page.inner_text(f"{card} .task-title") == "Import of your posts — waiting to start"
+    assert page.is_disabled("#import-button")
+    page.wait_for_function("document.getElementById('tasks').dataset.connection === ''")
+    page.evaluate(RECORD_BAR, task.pk)
+
+    with processes.running_worker(tmp_path / "worker.log", MEDIA_ROOT=media_root):
+        page.wait_for_selector(
+            f'[role="progressbar"][data-task-id="{task.pk}"][aria-valuenow="100"]',
+            timeout=120_000,
+        )
+    assert page.inner_text(f"{card} .task-title") == "Import of your posts — done"
+    assert page.inner_text(f"{card} .task-detail") == (
+        "Imported 100000 posts; skipped 0 already present."
+    )
+    seen = page.evaluate("window.seen")
+    assert any(0 < value < 100 for value in seen), seen  # it moved while the job ran
+    assert seen == sorted(seen)
+    assert not page.is_disabled("#import-button")
+
+    page.goto(f"{web.url}/")  # the timeline: newest first, original timestamps
+    newest = Post.objects.filter(author=user).order_by("-timestamp").first()
+    assert newest.body == items[-1]["body"]
+    assert page.locator("main").inner_text().index(items[-1]["body"].strip()) >= 0
+    assert page.locator("main").inner_text().index(items[-1]["body"].strip()) < (
+        page.locator("main").inner_text().index(items[-2]["body"].strip())
+    )
