@@ -35,6 +35,8 @@ CONFIGURATION = {
 def manage_check(**env):
     """`manage.py check` in a child with only the given configuration variables set."""
     child_env = {key: value for key, value in os.environ.items() if key not in CONFIGURATION}
+    # `check` connects to the database (JSONField's support check): never to var/db.sqlite3.
+    child_env["DATABASE_URL"] = "sqlite://:memory:"
     child_env.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", "check"],

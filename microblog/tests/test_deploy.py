@@ -38,6 +38,8 @@ def production_env():
     env = {**os.environ, **PRODUCTION}
     env["SECRET_KEY"] = "".join(secrets.choice(alphabet) for _ in range(60))
     env["DJANGO_SETTINGS_MODULE"] = "microblog.settings"
+    # `check` connects to the database (JSONField's support check): never to var/db.sqlite3.
+    env.setdefault("DATABASE_URL", "sqlite://:memory:")
     env.pop("STATIC_MANIFEST", None)  # the test session forces it off; production does not
     return env
 
