@@ -10,6 +10,7 @@ BOOTSTRAP_PYTHON = $(shell scripts/find-python)
 $(PY):
 	@python=$$(scripts/find-python) || exit 1; echo "Creating $(VENV) with $$python"; "$$python" -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) scripts/write-dev-env .env
 
 $(VENV)/.runtime: requirements.txt | $(PY)
 	$(PY) -m pip install -q -r requirements.txt
@@ -19,8 +20,9 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(PY)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime
 
-# The development configuration (DEBUG on, a generated SECRET_KEY), written once; settings.py
-# reads it, so every manage.py command works here as the README shows it.
+# The development configuration (DEBUG on, a generated SECRET_KEY), written once with the venv
+# (whichever target creates it) and again if deleted; settings.py reads it, so every manage.py
+# command works in this checkout as the README shows it. The test session ignores it.
 .env: | $(PY)
 	@$(PY) scripts/write-dev-env $@
 
@@ -35,7 +37,7 @@ run: $(VENV)/.runtime .env
 		$(PY) -m microblog.embedded_redis \
 		honcho start --procfile Procfile.dev --env /dev/null --port $(PORT) web worker
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev .env
 	$(PY) -m pytest
 
 # The fast part: no browser, no fault injection.
