@@ -18,15 +18,11 @@ from exports.models import Task
 from exports.partials import create_partial
 from exports.progress import Broadcaster, Throttle
 from exports.streaming import post_json_lines
-from exports.transitions import move, report_progress
+from exports.transitions import TaskNoLongerActive, move, record_failure, report_progress
 from microblog.logging import logs_task
 from microblog.models import Post
 
 logger = logging.getLogger(__name__)
-
-
-class TaskNoLongerActive(Exception):
-    """The task was cancelled or failed elsewhere while this job ran."""
 
 
 class _MovableFile(File):
@@ -75,27 +71,19 @@ def _export_posts(task, expected_total):
         logger.info("export %s stopped: the task is no longer active", task_id)
     except JobTimeoutException:
         logger.warning("export %s hit its timeout", task_id)
-        _fail(task, reasons.TIMEOUT, broadcaster)
+        record_failure(task, error_code=reasons.TIMEOUT, broadcaster=broadcaster)
         raise
     except Exception as error:
         logger.exception("export %s failed", task_id)
         disk_full = isinstance(error, OSError) and error.errno == errno.ENOSPC
-        _fail(task, reasons.DISK_FULL if disk_full else reasons.INTERNAL_ERROR, broadcaster)
+        reason = reasons.DISK_FULL if disk_full else reasons.INTERNAL_ERROR
+        record_failure(task, error_code=reason, broadcaster=broadcaster)
         raise
     finally:
         # Whatever happened, no unfinished file stays behind to fill the disk.
         if part_path is not None:
             part_path.unlink(missing_ok=True)
         broadcaster.close()
-
-
-def _fail(task, reason, broadcaster):
-    """Record the failure; if even that fails, the job's failure callback and then the worker's
-    reconciliation try again, so the task cannot stay active."""
-    try:
-        move(task, to=Task.Status.FAILED, error_code=reason, broadcaster=broadcaster)
-    except Exception:
-        logger.exception("export %s: could not record its failure", task.pk)
 
 
 def _write_posts(fd, task, broadcaster):

@@ -33,6 +33,10 @@ TRANSITIONS: dict[Status | None, frozenset[Status]] = {
 FINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED})
 
 
+class TaskNoLongerActive(Exception):
+    """Raised inside a job: its task was cancelled or failed elsewhere while the job ran."""
+
+
 class IllegalTransition(Exception):
     """A move the table does not allow: a bug in the caller, never a user's doing."""
 
@@ -90,6 +94,29 @@ def move(
         return False
     _publish_on_commit(task, broadcaster)
     return True
+
+
+def record_failure(
+    task: Task,
+    *,
+    error_code: str,
+    error_params: dict | None = None,
+    broadcaster: Broadcaster | None = None,
+) -> bool:
+    """A job's last word: move ``task`` to failed, never raising. If even this fails (the
+    database is down), the job's RQ failure callback and then the worker's reconciliation try
+    again, so the task cannot stay active."""
+    try:
+        return move(
+            task,
+            to=Status.FAILED,
+            error_code=error_code,
+            error_params=error_params,
+            broadcaster=broadcaster,
+        )
+    except Exception:
+        logger.exception("task %s: could not record its failure", task.pk)
+        return False
 
 
 def report_progress(

@@ -22,7 +22,7 @@ from rq.timeouts import JobTimeoutException
 from exports import reasons
 from exports.models import Task
 from exports.progress import Broadcaster, Throttle
-from exports.transitions import move, report_progress
+from exports.transitions import TaskNoLongerActive, move, record_failure, report_progress
 from imports import publishing, uploads
 from imports.archive import ArchiveError, read_posts
 from imports.models import ImportRun
@@ -32,10 +32,6 @@ logger = logging.getLogger(__name__)
 
 STEPS = 1000  # Task.total while running: the bar's resolution
 CHECKED = STEPS // 4  # where the first pass ends on the bar
-
-
-class TaskNoLongerActive(Exception):
-    """The task was cancelled or failed elsewhere while this job ran."""
 
 
 @logs_task
@@ -77,16 +73,18 @@ def _import_posts(task):
         logger.info("import %s stopped: the task is no longer active", task.pk)
     except ArchiveError as error:
         logger.info("import %s refused the archive: %s %s", task.pk, error.code, error.params)
-        _fail(task, error.code, error.params, broadcaster)
+        record_failure(
+            task, error_code=error.code, error_params=error.params, broadcaster=broadcaster
+        )
     except JobTimeoutException:
         logger.warning("import %s hit its timeout", task.pk)
         _undo(task)
-        _fail(task, reasons.TIMEOUT, {}, broadcaster)
+        record_failure(task, error_code=reasons.TIMEOUT, broadcaster=broadcaster)
         raise
     except Exception:
         logger.exception("import %s failed", task.pk)
         _undo(task)
-        _fail(task, reasons.INTERNAL_ERROR, {}, broadcaster)
+        record_failure(task, error_code=reasons.INTERNAL_ERROR, broadcaster=broadcaster)
         raise
     finally:
         uploads.discard(task.pk)
@@ -184,16 +182,3 @@ def _undo(task):
     removed = publishing.undo(task.pk)
     if removed:
         logger.info("import %s: removed its %d posts", task.pk, removed)
-
-
-def _fail(task, code, params, broadcaster):
-    try:
-        move(
-            task,
-            to=Task.Status.FAILED,
-            error_code=code,
-            error_params=params,
-            broadcaster=broadcaster,
-        )
-    except Exception:
-        logger.exception("import %s: could not record its failure", task.pk)
