@@ -7,6 +7,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from microblog.embedded_redis import EmbeddedRedis
 from microblog.testing import processes
 from microblog.testing.factories import PASSWORD, UserFactory
 
@@ -67,6 +68,15 @@ def redis_client():
     yield client
     client.flushall()
     client.close()
+
+
+@pytest.fixture
+def private_redis():
+    """A Redis of the test's own, which it may stop and start again on the same port: the
+    servers it has run, the current one last."""
+    servers = [EmbeddedRedis().start()]
+    yield servers
+    servers[-1].stop()
 
 
 @pytest.fixture

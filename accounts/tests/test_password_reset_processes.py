@@ -72,14 +72,6 @@ def was_connected_to(relay):
     return True
 
 
-@pytest.fixture
-def private_redis():
-    """A Redis of this test's own, which it may stop and start again on the same port."""
-    servers = [EmbeddedRedis().start()]
-    yield servers
-    servers[-1].stop()
-
-
 @pytest.mark.slow
 def test_a_reset_through_daphne_and_a_worker_mails_one_working_link_and_nothing_for_others(
     web, worker, smtp_server, user

@@ -22,9 +22,6 @@ from microblog.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
-FINAL = {"succeeded", "failed", "cancelled"}
-
-
 @pytest.fixture
 def sqlite_site(tmp_path, redis_client, smtp_server):
     """daphne and a worker on a SQLite file of their own; carol has 500,000 posts."""
@@ -39,8 +36,7 @@ def sqlite_site(tmp_path, redis_client, smtp_server):
     processes.manage("seed_posts", "carol", "500000", "--password", PASSWORD, "--seed", "1", **env)
     processes.manage("seed_posts", "bob", "0", "--password", PASSWORD, **env)
     web = processes.start_daphne(tmp_path / "web.log", **env)
-    worker = processes.start_worker(tmp_path / "worker.log", **env)
-    wait_until(lambda: "Listening on" in worker.output(), 30)
+    worker = processes.start_listening_worker(tmp_path / "worker.log", **env)
     yield SimpleNamespace(web=web, worker=worker, parts=media / "exports" / "tmp")
     web.stop()
     worker.stop()
@@ -80,23 +76,30 @@ def posts_since(neighbour, count):
     return lambda: len(neighbour.post_times) >= start + count
 
 
+def frozen_mid_export(site, carol):
+    """Start carol's export and freeze its work-horse once it has streamed some posts: its id
+    and the horse's pid."""
+    task_id = carol.start_export()
+    wait_until(lambda: carol.task(task_id)["done"] > 0 or carol.finished_task(task_id), 60, 0.01)
+    horse = processes.work_horse_pid(site.worker)
+    os.kill(horse, signal.SIGSTOP)
+    return task_id, horse
+
+
 def test_other_users_posting_and_logging_in_never_affect_an_export_on_sqlite(sqlite_site):
     carol = Visitor(sqlite_site.web.url)
     carol.log_in("carol", PASSWORD)
     bob = Neighbour(sqlite_site.web.url)
     bob.start()
     try:
-        task_id = carol.start_export()
-        wait_until(lambda: carol.task(task_id)["done"] > 0 or _final(carol, task_id), 60, 0.01)
-        # Freeze the export mid-stream, so its read snapshot is certainly older than what bob
-        # commits now; then let it go on.
-        horse = processes.work_horse_pid(sqlite_site.worker)
-        os.kill(horse, signal.SIGSTOP)
+        # Frozen mid-stream, the export's read snapshot is certainly older than what bob
+        # commits now; then it goes on.
+        task_id, horse = frozen_mid_export(sqlite_site, carol)
         try:
             wait_until(posts_since(bob, 10), 60)
         finally:
             os.kill(horse, signal.SIGCONT)
-        exported = wait_until(lambda: _final(carol, task_id), 120)
+        exported = wait_until(lambda: carol.finished_task(task_id), 120)
         wait_until(posts_since(bob, 1), 60)
     finally:
         bob.stop()
@@ -118,10 +121,7 @@ def test_a_cancelled_export_leaves_no_file_and_no_error_while_others_write(sqlit
     bob = Neighbour(sqlite_site.web.url)
     bob.start()
     try:
-        task_id = carol.start_export()
-        wait_until(lambda: carol.task(task_id)["done"] > 0 or _final(carol, task_id), 60, 0.01)
-        horse = processes.work_horse_pid(sqlite_site.worker)
-        os.kill(horse, signal.SIGSTOP)  # mid-export, with its unfinished file on disk
+        task_id, horse = frozen_mid_export(sqlite_site, carol)
         assert list(sqlite_site.parts.glob("*.part"))
         wait_until(posts_since(bob, 3), 60)
         response = carol.post(f"/exports/{task_id}/cancel", {"next": "/exports/"})
@@ -138,9 +138,4 @@ def test_a_cancelled_export_leaves_no_file_and_no_error_while_others_write(sqlit
     assert "database is locked" not in sqlite_site.worker.output()
     # The worker goes on: the next export succeeds.
     again = carol.start_export()
-    assert wait_until(lambda: _final(carol, again), 120)["status"] == "succeeded"
-
-
-def _final(visitor, task_id):
-    task = visitor.task(task_id)
-    return task if task["status"] in FINAL else None
+    assert wait_until(lambda: carol.finished_task(again), 120)["status"] == "succeeded"

@@ -24,14 +24,6 @@ from microblog.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
-FAST_DETECTION = {
-    "RQ_JOB_MONITORING_INTERVAL": 1,
-    "RQ_MAINTENANCE_INTERVAL": 2,
-    "TASK_HEARTBEAT_GRACE": 3,
-    "TASK_ENQUEUE_GRACE": 1,
-}
-
-
 @pytest.fixture(autouse=True)
 def postgresql_only(settings):
     if connection.vendor != "postgresql":
@@ -40,11 +32,12 @@ def postgresql_only(settings):
 
 
 def start_worker(tmp_path, name, media_root, smtp_server):
-    worker = processes.start_worker(
-        tmp_path / f"{name}.log", MEDIA_ROOT=media_root, **smtp_server.env(), **FAST_DETECTION
+    return processes.start_listening_worker(
+        tmp_path / f"{name}.log",
+        MEDIA_ROOT=media_root,
+        **smtp_server.env(),
+        **processes.FAST_DETECTION,
     )
-    wait_until(lambda: "Listening on" in worker.output(), 30)
-    return worker
 
 
 def terminate_every_other_backend():

@@ -13,25 +13,16 @@ from exports import reasons, services
 from exports.models import Task
 from microblog.seeding import seed_posts
 from microblog.testing import processes
-from microblog.testing.processes import work_horse_pid
+from microblog.testing.processes import FAST_DETECTION, kill_worker_and_horse, work_horse_pid
 from microblog.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
-# Production detects a dead worker within ~35 s; tests shrink the intervals to keep runs short.
-FAST_DETECTION = {
-    "RQ_JOB_MONITORING_INTERVAL": 1,
-    "RQ_MAINTENANCE_INTERVAL": 2,
-    "TASK_HEARTBEAT_GRACE": 3,
-    "TASK_ENQUEUE_GRACE": 1,
-}
-
-
 def start_worker(tmp_path, name, media_root, smtp_server, **env):
     env = {**smtp_server.env(), **env}
-    worker = processes.start_worker(tmp_path / f"{name}.log", MEDIA_ROOT=media_root, **env)
-    wait_until(lambda: "Listening on" in worker.output(), 30)
-    return worker
+    return processes.start_listening_worker(
+        tmp_path / f"{name}.log", MEDIA_ROOT=media_root, **env
+    )
 
 
 def settled(task):
@@ -116,15 +107,6 @@ def _left_the_queue(task):
 def _advanced(task, seen):
     task.refresh_from_db()
     return task.done != seen or not task.is_active
-
-
-def kill_worker_and_horse(worker):
-    """SIGKILL a worker and its work-horse (RQ puts the horse in a session of its own)."""
-    horse = work_horse_pid(worker)
-    worker.kill(signal.SIGKILL)
-    if horse:
-        os.kill(horse, signal.SIGKILL)
-    worker.stop()
 
 
 def test_a_new_export_succeeds_after_a_worker_died_with_production_timings(

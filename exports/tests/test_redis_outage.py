@@ -10,14 +10,6 @@ from microblog.testing.browser import log_in
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.e2e]
 
 
-@pytest.fixture
-def private_redis():
-    """A Redis of this test's own, which it may stop and start again on the same port."""
-    servers = [EmbeddedRedis().start()]
-    yield servers
-    servers[-1].stop()
-
-
 def test_redis_outage_is_explained_and_everything_recovers_without_restarts(
     private_redis, user, password, media_root, smtp_server, tmp_path, page
 ):

@@ -18,17 +18,6 @@ from microblog.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.real_login]
 
-FINAL = {"succeeded", "failed", "cancelled"}
-
-
-@pytest.fixture
-def private_redis():
-    """A Redis of this test's own, which it may stop and start again on the same port."""
-    servers = [EmbeddedRedis().start()]
-    yield servers
-    servers[-1].stop()
-
-
 def test_worker_and_web_ride_out_a_redis_restart_during_an_export(
     private_redis, user, media_root, smtp_server, tmp_path
 ):
@@ -42,9 +31,8 @@ def test_worker_and_web_ride_out_a_redis_restart_during_an_export(
         **smtp_server.env(),
     }
     web = processes.start_daphne(tmp_path / "web.log", **env)
-    worker = processes.start_worker(tmp_path / "worker.log", **env)
+    worker = processes.start_listening_worker(tmp_path / "worker.log", **env)
     try:
-        wait_until(lambda: "Listening on" in worker.output(), 30)
         visitor = Visitor(web.url)
         visitor.log_in(user.username, PASSWORD)
         task_id = visitor.start_export()
@@ -58,7 +46,7 @@ def test_worker_and_web_ride_out_a_redis_restart_during_an_export(
         os.kill(horse, signal.SIGCONT)
 
         # The export needs only the database: it finishes while Redis is still down.
-        finished = wait_until(lambda: _final(visitor, task_id), 120)
+        finished = wait_until(lambda: visitor.finished_task(task_id), 120)
         assert finished["status"] == "succeeded", worker.output()[-3000:]
         wait_until(lambda: not processes.work_horse_pid(worker), 60)
         assert not list((media_root / "exports" / "tmp").glob("*.part"))
@@ -69,14 +57,9 @@ def test_worker_and_web_ride_out_a_redis_restart_during_an_export(
         wait_until(lambda: "Redis is reachable again" in worker.output(), 60)
         wait_until(lambda: visitor.get("/healthz").status_code == 200, 30)
         again = visitor.start_export()
-        assert wait_until(lambda: _final(visitor, again), 120)["status"] == "succeeded"
+        assert wait_until(lambda: visitor.finished_task(again), 120)["status"] == "succeeded"
         assert visitor.get(finished["download_url"]).status_code == 200
         assert worker.alive() and web.alive()
     finally:
         web.stop()
         worker.stop()
-
-
-def _final(visitor, task_id):
-    task = visitor.task(task_id)
-    return task if task["status"] in FINAL else None

@@ -11,7 +11,17 @@ from pathlib import Path
 
 from django.db import connection
 
+from microblog.testing.waiting import wait_until
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+# Production notices a dead worker within ~35 s; fault tests shrink the intervals to stay short.
+FAST_DETECTION = {
+    "RQ_JOB_MONITORING_INTERVAL": 1,
+    "RQ_MAINTENANCE_INTERVAL": 2,
+    "TASK_HEARTBEAT_GRACE": 3,
+    "TASK_ENQUEUE_GRACE": 1,
+}
 
 
 def database_url():
@@ -154,3 +164,19 @@ def manage(*args, timeout=600, **env):
 def start_worker(log_path, *args, **env):
     process = Process([sys.executable, "manage.py", "rqworker", *args], child_env(**env), log_path)
     return process
+
+
+def start_listening_worker(log_path, *args, timeout=30, **env):
+    """A worker that is already waiting on its queue (it has run its first maintenance pass)."""
+    worker = start_worker(log_path, *args, **env)
+    wait_until(lambda: "Listening on" in worker.output(), timeout)
+    return worker
+
+
+def kill_worker_and_horse(worker):
+    """SIGKILL a worker and its work-horse (RQ puts the horse in a session of its own)."""
+    horse = work_horse_pid(worker)
+    worker.kill(signal.SIGKILL)
+    if horse:
+        os.kill(horse, signal.SIGKILL)
+    worker.stop()

@@ -3,8 +3,20 @@
 import re
 
 import requests
+from websockets.sync.client import connect
 
 TASK_ID = re.compile(r'class="card mb-3 task" data-task-id="([0-9a-f]{32})"')
+
+
+def open_websocket(base_url, session_id, timeout=10):
+    """A browser's websocket to the site at ``base_url``: its session cookie and its origin."""
+    return connect(
+        base_url.replace("http", "ws", 1) + "/ws/tasks/",
+        origin=base_url,
+        additional_headers={"Cookie": f"sessionid={session_id}"},
+        proxy=None,
+        open_timeout=timeout,
+    )
 
 
 class Visitor:
@@ -41,6 +53,10 @@ class Visitor:
     def session_id(self):
         return self.session.cookies["sessionid"]
 
+    def websocket(self):
+        """The task websocket this visitor's page would open."""
+        return open_websocket(self.base_url, self.session_id)
+
     def start_export(self):
         """Press "Export your posts"; returns the new task's id, read from the page shown next."""
         response = self.post("/exports/", {"next": "/exports/"})
@@ -73,3 +89,8 @@ class Visitor:
         response = self.get(f"/exports/{task_id}/status")
         response.raise_for_status()
         return response.json()
+
+    def finished_task(self, task_id):
+        """The task's state once it has ended (succeeded, failed, cancelled), else None."""
+        task = self.task(task_id)
+        return None if task["status"] in ("queued", "running") else task

@@ -1,8 +1,6 @@
 """/metrics (microblog/metrics.py): who may read it, and figures that match the database with
 several web and worker processes, one of them killed mid-export."""
 
-import os
-import signal
 import socket
 from datetime import timedelta
 
@@ -18,16 +16,14 @@ from microblog.mail import EMAIL_FAILURES_KEY, record_email_failure
 from microblog.seeding import seed_posts
 from microblog.testing import processes
 from microblog.testing.factories import PASSWORD, UserFactory
-from microblog.testing.processes import work_horse_pid
+from microblog.testing.processes import kill_worker_and_horse, work_horse_pid
 from microblog.testing.visitor import Visitor
 from microblog.testing.waiting import wait_until
 
 # Production notices a dead worker within ~35 s; these timings keep the test short.
 FAST_DETECTION = {
-    "RQ_JOB_MONITORING_INTERVAL": 1,
+    **processes.FAST_DETECTION,
     "RQ_MAINTENANCE_INTERVAL": 1,
-    "TASK_HEARTBEAT_GRACE": 3,
-    "TASK_ENQUEUE_GRACE": 1,
     "HEALTH_WORKER_MAX_AGE": 5,
 }
 
@@ -171,14 +167,6 @@ def non_loopback_address():
     return None if address.startswith("127.") else address
 
 
-def kill_worker_and_horse(worker):
-    horse = work_horse_pid(worker)
-    worker.kill(signal.SIGKILL)
-    if horse:
-        os.kill(horse, signal.SIGKILL)
-    worker.stop()
-
-
 @pytest.mark.slow
 @pytest.mark.fault
 @pytest.mark.real_login
@@ -202,10 +190,10 @@ def test_two_webs_and_two_workers_one_killed_mid_export_report_what_the_database
         ),
         processes.start_daphne(tmp_path / "web-b.log", **env),
     ]
-    workers = [processes.start_worker(tmp_path / f"worker-{i}.log", **env) for i in (1, 2)]
+    workers = [
+        processes.start_listening_worker(tmp_path / f"worker-{i}.log", **env) for i in (1, 2)
+    ]
     try:
-        for worker in workers:
-            wait_until(lambda worker=worker: "Listening on" in worker.output(), 30)
         # A websocket open on web B only: open websockets are a per-process figure.
         visitor = Visitor(webs[1].url)
         visitor.log_in("bob", PASSWORD)

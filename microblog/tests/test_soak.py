@@ -11,9 +11,7 @@ websocket holds each of its user's tasks in its final state.
 
 import asyncio
 import json
-import os
 import random
-import signal
 import threading
 import time
 from collections import Counter
@@ -44,12 +42,6 @@ EXPORTS_PER_USER = 5
 SOCKETS_PER_USER = 20
 POSTS_PER_USER = 20_000
 FINAL = {"succeeded", "failed", "cancelled"}
-FAST_DETECTION = {
-    "RQ_JOB_MONITORING_INTERVAL": 1,
-    "RQ_MAINTENANCE_INTERVAL": 2,
-    "TASK_HEARTBEAT_GRACE": 3,
-    "TASK_ENQUEUE_GRACE": 1,
-}
 
 
 class Site:
@@ -66,9 +58,7 @@ class Site:
     def start_worker(self):
         self.workers_started += 1
         log = self.tmp_path / f"worker-{self.workers_started}.log"
-        worker = processes.start_worker(log, **self.env)
-        wait_until(lambda: "Listening on" in worker.output(), 60)
-        return worker
+        return processes.start_listening_worker(log, timeout=60, **self.env)
 
     def busy_worker(self):
         """A worker running an export now (or, failing that, any worker)."""
@@ -81,11 +71,7 @@ class Site:
 
     def kill_a_busy_worker(self):
         worker = self.busy_worker()
-        horse = processes.work_horse_pid(worker)
-        worker.kill(signal.SIGKILL)
-        if horse:
-            os.kill(horse, signal.SIGKILL)
-        worker.stop()
+        processes.kill_worker_and_horse(worker)
         self.workers.remove(worker)
         self.faults["worker SIGKILL"] += 1
         self.workers.append(self.start_worker())  # as systemd or compose would
@@ -263,13 +249,6 @@ def _reached(count, started, people):
     return started["exports"] >= count
 
 
-@pytest.fixture
-def private_redis():
-    servers = [EmbeddedRedis().start()]
-    yield servers
-    servers[-1].stop()
-
-
 def test_the_site_keeps_every_promise_under_load_while_its_parts_fail(
     private_redis, media_root, smtp_server, tmp_path
 ):
@@ -280,7 +259,7 @@ def test_the_site_keeps_every_promise_under_load_while_its_parts_fail(
         "REDIS_URL": private_redis[0].url,
         "MEDIA_ROOT": media_root,
         "EXPORTS_PER_HOUR": 0,
-        **FAST_DETECTION,
+        **processes.FAST_DETECTION,
         **smtp_server.env(),
     }
     site = Site(tmp_path, env)

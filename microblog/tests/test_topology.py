@@ -14,28 +14,17 @@ from datetime import datetime
 
 import pytest
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 
 from exports.models import Task
 from microblog.seeding import seed_posts
 from microblog.testing import processes
+from microblog.testing.visitor import open_websocket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.fault]
 
 # Ten chunks of the stream; the workers report after each one (EXPORT_PROGRESS_INTERVAL=0), so
 # progress between 0 and 100 is reached by count whatever the machine's speed.
 POSTS = 20_000
-
-
-def websocket(web, session_id):
-    """A browser's websocket to ``web``: its session cookie and its own origin."""
-    return connect(
-        f"ws://127.0.0.1:{web.port}/ws/tasks/",
-        origin=web.url,
-        additional_headers={"Cookie": f"sessionid={session_id}"},
-        proxy=None,
-        open_timeout=10,
-    )
 
 
 def post_export(web, session_id):
@@ -100,7 +89,7 @@ def test_progress_crosses_web_processes_and_a_reconnect_gets_the_current_state(
         started.extend(workers)
         wait_until_listening(workers)
 
-        with websocket(web_b, session_id) as ws:
+        with open_websocket(web_b.url, session_id) as ws:
             assert receive(ws, 10) == {"type": "snapshot", "task_ids": []}
             posted = time.monotonic()
             response = post_export(web_a, session_id)
@@ -131,7 +120,7 @@ def test_progress_crosses_web_processes_and_a_reconnect_gets_the_current_state(
         assert len(ran_it) == 1, "exactly one worker ran the export"
 
         reconnected = time.monotonic()
-        with websocket(web_a, session_id) as ws:
+        with open_websocket(web_a.url, session_id) as ws:
             first = receive(ws, 10)
             snapshot_after = time.monotonic() - reconnected
             assert first["type"] == "task"

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-from websockets.sync.client import connect
 
 from exports.models import Task
 from microblog.seeding import seed_posts
@@ -42,16 +41,6 @@ def visitor(base_url, user):
     browser = Visitor(base_url)
     browser.session.cookies.set(name, value)
     return browser
-
-
-def websocket(proxy, browser):
-    return connect(
-        f"ws://127.0.0.1:{proxy.port}/ws/tasks/",
-        origin=proxy.url,
-        additional_headers={"Cookie": f"sessionid={browser.session_id}"},
-        proxy=None,
-        open_timeout=10,
-    )
 
 
 def connections_to(web):
@@ -112,7 +101,7 @@ def test_nginx_balances_two_daphnes_sends_exports_itself_and_serves_static_files
 
         # Two websockets opened one after the other land on different daphne processes.
         before = [connections_to(web) for web in webs]
-        with websocket(proxy, owner) as first, websocket(proxy, owner) as second:
+        with owner.websocket() as first, owner.websocket() as second:
             for ws in (first, second):
                 assert json.loads(ws.recv(timeout=10)) == {"type": "snapshot", "task_ids": []}
             after = [connections_to(web) for web in webs]
