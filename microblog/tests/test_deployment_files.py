@@ -12,6 +12,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import yaml
@@ -40,16 +41,19 @@ def run_compose(*args, **env):
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    # Only what Compose needs: a developer's own ALLOWED_HOSTS etc. must not leak in.
+    # Only what Compose needs: a developer's own ALLOWED_HOSTS etc. must not leak in, nor the
+    # development .env beside the file (the Makefile writes it), which Compose reads by default.
     child_env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
-    return subprocess.run(
-        [*command, "--project-directory", str(BASE_DIR), "-f", "docker-compose.yml", *args],
-        cwd=BASE_DIR,
-        env=child_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    with tempfile.NamedTemporaryFile(suffix=".env") as no_env_file:
+        project = ["--project-directory", str(BASE_DIR), "--env-file", no_env_file.name]
+        return subprocess.run(
+            [*command, *project, "-f", "docker-compose.yml", *args],
+            cwd=BASE_DIR,
+            env=child_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
 
 @pytest.fixture(scope="module")
