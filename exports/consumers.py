@@ -9,15 +9,15 @@ from django.http import HttpRequest
 from django.utils import translation
 from redis.exceptions import RedisError
 
-from exports.layer_restarts import RenewedWhenRedisRestarts
 from exports.payloads import task_message, task_state
 from exports.progress import user_group_name
 from exports.selectors import recent_tasks
+from exports.socket_watch import WatchedTaskSocket
 
 logger = logging.getLogger(__name__)
 
 
-class TaskConsumer(RenewedWhenRedisRestarts, AsyncJsonWebsocketConsumer):
+class TaskConsumer(WatchedTaskSocket, AsyncJsonWebsocketConsumer):
     """Authenticates, joins the user's group, sends a snapshot, then forwards updates, each
     rendered in the language of the page that opened the connection.
 
@@ -46,7 +46,7 @@ class TaskConsumer(RenewedWhenRedisRestarts, AsyncJsonWebsocketConsumer):
         await self.accept()
         states = await database_sync_to_async(_snapshot)(user)
         for state in states:
-            await self.send_json({"type": "task", "task": self.render(state)})
+            await self.send_state(state)
         await self.send_json({"type": "snapshot", "task_ids": [state["id"] for state in states]})
 
     async def disconnect(self, code):
@@ -57,7 +57,7 @@ class TaskConsumer(RenewedWhenRedisRestarts, AsyncJsonWebsocketConsumer):
         """Ignore everything clients send."""
 
     async def task_update(self, event):
-        await self.send_json({"type": "task", "task": self.render(event["state"])})
+        await self.send_state(event["state"])
 
     def render(self, state):
         with translation.override(self.language):

@@ -177,6 +177,10 @@ CHANNEL_LAYERS = {
             ],
             # Must outlive daphne's websocket timeout (default 24 h) so members stay in groups.
             "group_expiry": 86400,
+            # Messages Redis holds for one web process before dropping a group message to it
+            # (channels-redis's default, 100, is a fraction of a second of a burst). A final state
+            # dropped anyway still arrives: exports/socket_watch.py.
+            "capacity": config.int("CHANNEL_LAYER_CAPACITY", default=2000),
         },
     },
 }

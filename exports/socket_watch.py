@@ -1,0 +1,146 @@
+"""A watch over each web process's task websockets, restoring what the channel layer loses.
+
+The channel layer is best-effort, and two of its losses would leave a page wrong for good:
+
+- **Redis restarts.** Group memberships live in Redis; after a restart without persistence
+  they are gone. channels-redis reconnects quietly, so only the one socket that was reading
+  from Redis at that moment notices; every other socket would stay open and hear nothing ever
+  again. The watch follows Redis's ``run_id`` and, when it changes, closes its sockets (code
+  4012: autobahn lets a server send only 1000 or 3000-4999): browsers reconnect, join their
+  group again and receive a fresh snapshot.
+- **Dropped messages.** channels-redis drops a group message for a web process whose queue in
+  Redis is full (a stalled or overloaded process) and expires queued messages after a minute;
+  a worker's publish fails while Redis is unreachable. A missed progress update is harmless; a
+  missed final state would leave a card running forever. So each socket remembers which tasks
+  it last showed unfinished, and the watch reads those rows, in one query per process, every
+  ``CHECK_INTERVAL``: a task that has ended meanwhile is sent to the sockets still showing it
+  running.
+"""
+
+import asyncio
+import logging
+import weakref
+
+import redis.asyncio
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import DatabaseError
+from redis.exceptions import RedisError
+
+from exports.models import Task
+from exports.payloads import task_state
+
+logger = logging.getLogger(__name__)
+
+REDIS_RESTARTED = 4012
+CHECK_INTERVAL = 2.0  # seconds between two looks at Redis and at unfinished tasks, per process
+
+
+class WatchedTaskSocket:
+    """Consumer mixin: once accepted, the socket is closed if Redis restarts, and receives the
+    final state of every task it shows unfinished, even if the channel layer lost it.
+
+    The consumer sends every task state through ``send_state``.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unfinished = set()  # ids of the tasks whose last state sent here was active
+
+    async def accept(self, *args, **kwargs):
+        await super().accept(*args, **kwargs)
+        _watch().add(self)
+
+    async def websocket_disconnect(self, message):
+        _watch().discard(self)
+        await super().websocket_disconnect(message)
+
+    async def send_state(self, state):
+        if state["status"] in Task.ACTIVE_STATUSES:
+            self.unfinished.add(state["id"])
+        else:
+            self.unfinished.discard(state["id"])
+        await self.send_json({"type": "task", "task": self.render(state)})
+
+    async def redis_restarted(self):
+        await self.close(code=REDIS_RESTARTED)
+
+
+class _Watch:
+    def __init__(self):
+        self.consumers = set()
+        self.task = None
+
+    def add(self, consumer):
+        self.consumers.add(consumer)
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._run())
+
+    def discard(self, consumer):
+        self.consumers.discard(consumer)
+
+    async def _run(self):
+        client = redis.asyncio.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=CHECK_INTERVAL, socket_connect_timeout=CHECK_INTERVAL
+        )
+        known = None
+        try:
+            while self.consumers:
+                run_id = await _run_id(client)
+                if run_id and known and run_id != known:
+                    await self._renew_all()
+                known = run_id or known
+                await self._catch_up()
+                await asyncio.sleep(CHECK_INTERVAL)
+        finally:
+            await client.aclose()
+
+    async def _renew_all(self):
+        logger.warning("Redis restarted: renewing %d websocket(s)", len(self.consumers))
+        for consumer in list(self.consumers):
+            self.consumers.discard(consumer)
+            try:
+                await consumer.redis_restarted()
+            except Exception:  # one socket's failure must not spare the others
+                logger.exception("could not renew a websocket")
+
+    async def _catch_up(self):
+        shown = set().union(*(consumer.unfinished for consumer in self.consumers))
+        if not shown:
+            return
+        try:
+            states = await database_sync_to_async(_states_of)(shown)
+        except DatabaseError as error:
+            logger.warning("could not read unfinished tasks (%s); trying again", error)
+            return
+        ended = [state for state in states if state["status"] not in Task.ACTIVE_STATUSES]
+        gone = shown - {state["id"] for state in states}  # deleted rows: nothing left to show
+        for consumer in list(self.consumers):
+            consumer.unfinished -= gone
+            for state in ended:
+                if state["id"] in consumer.unfinished:
+                    try:
+                        await consumer.send_state(state)
+                    except Exception:
+                        logger.exception("could not send a missed final state")
+
+
+def _states_of(task_ids):
+    return [task_state(task) for task in Task.objects.filter(pk__in=task_ids)]
+
+
+async def _run_id(client):
+    try:
+        return (await client.info("server"))["run_id"]
+    except (RedisError, OSError):
+        return None  # down: the comparison waits until it answers again
+
+
+_watches = weakref.WeakKeyDictionary()  # one per event loop (daphne has one; tests have many)
+
+
+def _watch():
+    loop = asyncio.get_running_loop()
+    if loop not in _watches:
+        _watches[loop] = _Watch()
+    return _watches[loop]
