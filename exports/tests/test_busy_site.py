@@ -22,6 +22,7 @@ from microblog.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
+
 @pytest.fixture
 def sqlite_site(tmp_path, redis_client, smtp_server):
     """daphne and a worker on a SQLite file of their own; carol has 500,000 posts."""

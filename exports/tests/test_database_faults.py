@@ -24,6 +24,7 @@ from microblog.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
+
 @pytest.fixture(autouse=True)
 def postgresql_only(settings):
     if connection.vendor != "postgresql":

@@ -18,11 +18,10 @@ from microblog.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
+
 def start_worker(tmp_path, name, media_root, smtp_server, **env):
     env = {**smtp_server.env(), **env}
-    return processes.start_listening_worker(
-        tmp_path / f"{name}.log", MEDIA_ROOT=media_root, **env
-    )
+    return processes.start_listening_worker(tmp_path / f"{name}.log", MEDIA_ROOT=media_root, **env)
 
 
 def settled(task):

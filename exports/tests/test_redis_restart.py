@@ -18,6 +18,7 @@ from microblog.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.real_login]
 
+
 def test_worker_and_web_ride_out_a_redis_restart_during_an_export(
     private_redis, user, media_root, smtp_server, tmp_path
 ):
