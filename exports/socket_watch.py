@@ -13,18 +13,21 @@ The channel layer is best-effort, and two of its losses would leave a page wrong
   a worker's publish fails while Redis is unreachable. A missed progress update is harmless; a
   missed final state would leave a card running forever. So each socket remembers which tasks
   it last showed unfinished, and the watch reads those rows, in one query per process, every
-  ``CHECK_INTERVAL``: a task that has ended meanwhile is sent to the sockets still showing it
+  ``CHECK_INTERVAL``: a task that ended at least ``CHECK_INTERVAL`` ago (its own message has had
+  time to arrive; sending it again would be a duplicate) is sent to the sockets still showing it
   running.
 """
 
 import asyncio
 import logging
 import weakref
+from datetime import datetime, timedelta
 
 import redis.asyncio
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
+from django.utils import timezone
 from redis.exceptions import RedisError
 
 from exports.models import Task
@@ -113,7 +116,13 @@ class _Watch:
         except DatabaseError as error:
             logger.warning("could not read unfinished tasks (%s); trying again", error)
             return
-        ended = [state for state in states if state["status"] not in Task.ACTIVE_STATUSES]
+        settled = timezone.now() - timedelta(seconds=CHECK_INTERVAL)
+        ended = [
+            state
+            for state in states
+            if state["status"] not in Task.ACTIVE_STATUSES
+            and datetime.fromisoformat(state["updated_at"]) < settled
+        ]
         gone = shown - {state["id"] for state in states}  # deleted rows: nothing left to show
         for consumer in list(self.consumers):
             consumer.unfinished -= gone
