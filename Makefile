@@ -37,12 +37,16 @@ run: $(VENV)/.runtime .env
 		$(PY) -m microblog.embedded_redis \
 		honcho start --procfile Procfile.dev --env /dev/null --port $(PORT) web worker
 
+# The suite mostly waits on the servers, workers and browsers it starts, so it runs in
+# TEST_PROCESSES pytest-xdist processes, each with its own test database, Redis and ports.
+TEST_PROCESSES ?= 4
+
 test: $(VENV)/.dev .env
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist worksteal
 
 # The fast part: no browser, no fault injection.
 test-fast: $(VENV)/.dev
-	$(PY) -m pytest -m "not e2e and not fault and not slow"
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist worksteal -m "not e2e and not fault and not slow"
 
 # Every figure of bench/RESULTS.md (takes ~20 minutes; uses the local PostgreSQL if it answers):
 # the scripts write bench/results/*.json, then bench/report.py writes the figures table from them.
