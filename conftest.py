@@ -74,7 +74,7 @@ def redis_client():
 def private_redis():
     """A Redis of the test's own, which it may stop and start again on the same port: the
     servers it has run, the current one last."""
-    servers = [EmbeddedRedis().start()]
+    servers = [EmbeddedRedis(port=processes.private_port()).start()]
     yield servers
     servers[-1].stop()
 

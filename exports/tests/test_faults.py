@@ -167,7 +167,7 @@ def test_export_succeeds_and_says_so_when_the_email_cannot_be_sent(
 ):
     seed_posts(author=user, count=10, seed=9)
     smtp_server.refuse = fault == "refused"
-    nothing_listens = {"EMAIL_PORT": processes.free_port()} if fault == "down" else {}
+    nothing_listens = {"EMAIL_PORT": processes.private_port()} if fault == "down" else {}
     worker = start_worker(tmp_path, "worker", media_root, smtp_server, **nothing_listens)
     try:
         task = services.export_launch(user=user)

@@ -1,6 +1,7 @@
 """Real daphne and RQ worker processes for tests, pointed at the test database and Redis."""
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -51,6 +52,33 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+PRIVATE_PORTS = 20_000  # below the kernel's ephemeral range (32768-60999 by default)
+PORTS_PER_TEST_PROCESS = 500
+
+
+def private_port():
+    """A free port that stays this test's own while nothing listens on it: for a server the
+    test stops and starts again on the same port, or an address where nothing must answer.
+
+    ``free_port()`` gives a port from the kernel's ephemeral range, which under pytest-xdist
+    another test process may be handed as soon as it is free again (by ``free_port()`` or as
+    the local port of an outgoing connection): a restarted server would then fail, or the
+    test's processes would talk to another test's server. Ports below that range are never
+    handed out that way, and each test process takes them from a block of its own.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    first = PRIVATE_PORTS + int(worker.removeprefix("gw")) * PORTS_PER_TEST_PROCESS
+    for port in random.sample(range(first, first + PORTS_PER_TEST_PROCESS), 50):
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}-{first + PORTS_PER_TEST_PROCESS - 1}")
 
 
 class Process:

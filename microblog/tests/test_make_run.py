@@ -67,7 +67,7 @@ def test_a_killed_web_server_or_worker_is_restarted_and_ctrl_c_still_stops_every
     redis_client, media_root, smtp_server, tmp_path
 ):
     user = UserFactory()
-    port = processes.free_port()
+    port = processes.private_port()  # the web server is killed and restarted on it
     venv_bin = os.path.dirname(sys.executable)
     env = processes.child_env(
         MEDIA_ROOT=media_root,

@@ -42,7 +42,7 @@ def test_a_web_container_on_another_port_probes_its_own_daphne(
 ):
     server_env = {"MEDIA_ROOT": media_root, "ALLOWED_HOSTS": allowed_hosts or "localhost,127.0.0.1"}
     if not redis_up:
-        server_env["REDIS_URL"] = f"redis://127.0.0.1:{processes.free_port()}/0"
+        server_env["REDIS_URL"] = f"redis://127.0.0.1:{processes.private_port()}/0"
     web = processes.start_daphne(tmp_path / "web.log", **server_env)
     try:
         assert web.port != 8000
