@@ -71,7 +71,9 @@ class WatchedTaskSocket:
 
 class _Watch:
     def __init__(self):
-        self.consumers = set()
+        # Weak: a consumer that crashed (its channel layer failed) never reaches
+        # websocket_disconnect, and must not be kept alive, or watched, for ever.
+        self.consumers = weakref.WeakSet()
         self.task = None
 
     def add(self, consumer):
