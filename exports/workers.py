@@ -12,7 +12,8 @@ It also survives what real operation does to it:
 - Redis may go away at any moment, for any length of time. RQ retries only its blocking
   dequeue; a failed heartbeat, state update or registry clean-up would end the worker. Here
   they are logged and retried on the next beat, the running export goes on, and the worker
-  re-registers itself once Redis is back.
+  re-registers itself once Redis is back. A worker started while Redis is down waits for it
+  instead of exiting.
 - When a job ends, however it ended, its unfinished file is deleted and its Task settled.
 - Its children (work-horse, scheduler) end with it, so none is left holding its sockets.
 """
@@ -22,6 +23,7 @@ import logging
 import os
 import signal
 import sys
+import time
 
 from django.conf import settings
 from django.db import DatabaseError, connections
@@ -70,8 +72,8 @@ class ReconcilingWorker(Worker):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("job_monitoring_interval", settings.RQ_JOB_MONITORING_INTERVAL)
         kwargs.setdefault("maintenance_interval", settings.RQ_MAINTENANCE_INTERVAL)
-        super().__init__(*args, **kwargs)
         self._redis_lost = False
+        super().__init__(*args, **kwargs)
         os.register_at_fork(after_in_child=die_with_the_worker)
 
     @property
@@ -133,6 +135,20 @@ class ReconcilingWorker(Worker):
             close_database_connections()
 
     # -- riding out Redis outages -------------------------------------------------------------
+
+    def _set_ip_address(self, connection):
+        """RQ's constructor names its Redis connection here: the first Redis call, which would
+        raise, and rqworker exit, if Redis is down. Wait for it instead."""
+        delay = 1.0
+        while True:
+            try:
+                connection.ping()
+                break
+            except REDIS_DOWN:
+                self._redis_unreachable("start-up")
+                time.sleep(delay)
+                delay = min(delay * 2, self.max_connection_wait_time)
+        super()._set_ip_address(connection)
 
     def _redis_unreachable(self, what):
         if not self._redis_lost:

@@ -64,3 +64,30 @@ def test_worker_and_web_ride_out_a_redis_restart_during_an_export(
     finally:
         web.stop()
         worker.stop()
+
+
+def test_a_worker_started_while_redis_is_down_waits_for_it_then_runs_exports(
+    private_redis, user, media_root, smtp_server, tmp_path
+):
+    """As when a machine boots, or a supervisor restarts the worker, during an outage: RQ's
+    start-up raised and rqworker exited."""
+    redis = private_redis[0]
+    redis.stop()
+    env = {"REDIS_URL": redis.url, "MEDIA_ROOT": media_root, **smtp_server.env()}
+    worker = processes.start_worker(tmp_path / "worker.log", **env)
+    try:
+        wait_until(lambda: "Redis is unreachable (start-up)" in worker.output(), 60)
+        assert worker.alive(), worker.output()
+        private_redis.append(EmbeddedRedis(port=redis.port).start())
+        wait_until(lambda: "Listening on" in worker.output(), 60)
+
+        web = processes.start_daphne(tmp_path / "web.log", **env)
+        try:
+            visitor = Visitor(web.url)
+            visitor.log_in(user.username, PASSWORD)
+            task_id = visitor.start_export()
+            assert wait_until(lambda: visitor.finished_task(task_id), 60)["status"] == "succeeded"
+        finally:
+            web.stop()
+    finally:
+        worker.stop()

@@ -100,7 +100,7 @@ def test_every_bad_archive_fails_with_its_reason_and_leaves_no_post(visitor, wor
         if code in expected_texts:
             assert state["error"].startswith(expected_texts[code]), (name, state["error"])
         assert Post.objects.filter(author=visitor.user).count() == 1, name
-        assert leftover_uploads() == [], name
+        wait_until(lambda: leftover_uploads() == [], 30)  # the job deletes it as it ends
         path.unlink()
 
 
@@ -210,13 +210,19 @@ def test_sqlite_stays_writable_for_others_during_an_import(sqlite_site, tmp_path
 
     task_id = visitor.start_import(archive)
     wait_until(lambda: importing(task_id), 60, interval=0.01)
+    writing_since = time.monotonic()
     writer = threading.Thread(target=write_elsewhere)
     writer.start()
     try:
         state = finished(visitor, task_id)
+        writing = time.monotonic() - writing_since
     finally:
         stop.set()
         writer.join()
     assert state["status"] == "succeeded", worker.output()
+    # Short write transactions: the other writer got in again and again, and never waited more
+    # than a tenth of the import's writing (one transaction for all of it would make it wait
+    # all of it). A ratio, so that a busy machine slows both sides alike; on an idle one the
+    # longest wait was ~55 ms.
     assert len(waits) > 50
-    assert max(waits) < 0.2, sorted(waits)[-5:]
+    assert max(waits) < writing / 10, (sorted(waits)[-5:], writing)

@@ -8,7 +8,6 @@ import pytest
 import requests
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
-from websockets.sync.client import connect
 
 from exports import services
 from exports.models import Task
@@ -197,12 +196,7 @@ def test_two_webs_and_two_workers_one_killed_mid_export_report_what_the_database
         # A websocket open on web B only: open websockets are a per-process figure.
         visitor = Visitor(webs[1].url)
         visitor.log_in("bob", PASSWORD)
-        socket_b = connect(
-            webs[1].url.replace("http", "ws") + "/ws/tasks/",
-            additional_headers={"Cookie": f"sessionid={visitor.session_id}"},
-            origin=webs[1].url,
-            legacy=True,  # closed below, once both processes were scraped
-        )
+        socket_b = visitor.websocket()  # closed below, once both processes were scraped
 
         doomed = services.export_launch(user=alice)
         wait_until(lambda: _running_with_progress(doomed), 60, 0.01)
