@@ -10,7 +10,7 @@ BOOTSTRAP_PYTHON = $(shell scripts/find-python)
 $(PY):
 	@python=$$(scripts/find-python) || exit 1; echo "Creating $(VENV) with $$python"; "$$python" -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip
-	@$(PY) scripts/write-dev-env .env
+	@$(PY) scripts/write-dev-env var/dev.env
 
 $(VENV)/.runtime: requirements.txt | $(PY)
 	$(PY) -m pip install -q -r requirements.txt
@@ -23,13 +23,14 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(PY)
 # The development configuration (DEBUG on, a generated SECRET_KEY), written once with the venv
 # (whichever target creates it) and again if deleted; settings.py reads it, so every manage.py
 # command works in this checkout as the README shows it. The test session ignores it.
-.env: | $(PY)
+var/dev.env: | $(PY)
 	@$(PY) scripts/write-dev-env $@
 
 # Procfile.dev restarts a process that dies (honcho alone would stop them all); `--env
-# /dev/null`: settings.py reads .env itself. Links in e-mails follow PORT unless SITE_URL is set.
+# /dev/null`: settings.py reads var/dev.env itself. Links in e-mails follow PORT unless SITE_URL
+# is set.
 # Ctrl-C stops everything and exits 0 (microblog/embedded_redis.py keeps it away from make).
-run: $(VENV)/.runtime .env
+run: $(VENV)/.runtime var/dev.env
 	@mkdir -p var
 	@$(PY) manage.py migrate --noinput
 	@echo "Starting Microblog on http://127.0.0.1:$(PORT) (daphne + RQ worker; Ctrl-C stops everything)"
@@ -41,7 +42,7 @@ run: $(VENV)/.runtime .env
 # TEST_PROCESSES pytest-xdist processes, each with its own test database, Redis and ports.
 TEST_PROCESSES ?= 4
 
-test: $(VENV)/.dev .env
+test: $(VENV)/.dev var/dev.env
 	$(PY) -m pytest -n $(TEST_PROCESSES) --dist worksteal
 
 # The fast part: no browser, no fault injection.

@@ -11,11 +11,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # local state: SQLite database, mail, pid files
 VAR_DIR.mkdir(exist_ok=True)
 
-# The development configuration: `make run` writes `.env` once (DEBUG=true and a generated
+# The development configuration: the Makefile writes var/dev.env once (DEBUG=true and a generated
 # SECRET_KEY), so every manage.py command works in a checkout without extra variables. Real
 # environment variables always win over the file; ENV_FILE names another file, or none when empty.
-# Production has no such file (.dockerignore leaves it out; systemd uses /etc/microblog.env).
-ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+# Production has no such file (.dockerignore leaves var/ out; systemd uses /etc/microblog.env).
+# Not `.env`: docker-compose reads a `.env` beside its file, and would run production containers
+# with the development key.
+ENV_FILE = os.environ.get("ENV_FILE", str(VAR_DIR / "dev.env"))
 _real_environment = set(os.environ)
 if ENV_FILE and Path(ENV_FILE).is_file():
     environ.Env.read_env(ENV_FILE)
@@ -23,10 +25,10 @@ config = Config(environ.Env())
 
 DEBUG = config.bool("DEBUG", default=False)
 # A development key is only acceptable while DEBUG is on; production must set its own, in its
-# real environment (a development key left in .env does not count).
+# real environment (a development key left in var/dev.env does not count).
 SECRET_KEY = config.str("SECRET_KEY", default="django-insecure-dev-only" if DEBUG else REQUIRED)
 if not DEBUG and "SECRET_KEY" not in _real_environment:
-    config.fail("SECRET_KEY", "is required but not set (the key in .env is for DEBUG only)")
+    config.fail("SECRET_KEY", "is required but not set (the key in var/dev.env is for DEBUG only)")
 ALLOWED_HOSTS = config.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = config.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -41,8 +41,8 @@ def run_compose(*args, **env):
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    # Only what Compose needs: a developer's own ALLOWED_HOSTS etc. must not leak in, nor the
-    # development .env beside the file (the Makefile writes it), which Compose reads by default.
+    # Only what Compose needs: a developer's own ALLOWED_HOSTS etc. must not leak in, nor a
+    # `.env` a developer may keep beside the file, which Compose reads by default.
     child_env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
     with tempfile.NamedTemporaryFile(suffix=".env") as no_env_file:
         project = ["--project-directory", str(BASE_DIR), "--env-file", no_env_file.name]

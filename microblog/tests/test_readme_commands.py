@@ -138,7 +138,7 @@ def test_a_fresh_checkout_runs_every_first_step_as_written_and_stops_cleanly_on_
         )
         mail = wait_until(lambda: list((checkout / "var" / "mail").glob("*.log")), 30)
 
-        # Production still refuses to start without its own key, .env or not.
+        # Production still refuses to start without its own key, var/dev.env or not.
         production = subprocess.run(
             [".venv/bin/python", "manage.py", "check"],
             cwd=checkout,
