@@ -28,6 +28,7 @@ BENCHMARKS = {
     "web_load": [],
     "websocket_scale": [],
     "download_memory": [],
+    "test_suite": [],
 }
 
 parser = argparse.ArgumentParser()

@@ -1,0 +1,55 @@
+"""Wall time of `make test` on this machine: the whole suite, as CI runs it.
+
+    python bench/test_suite.py sqlite|postgres
+
+On PostgreSQL the suite's test databases are ``test_<BENCH_PG_NAME>_suite_gw0`` …, created and
+dropped by the run. Prints one JSON object: the wall time, the pytest-xdist processes and the
+outcome counts from pytest's summary line (a figure from a run with failures is not a figure).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+from harness import BASE_DIR, PG_NAME, PG_SERVER, machine
+
+vendor = sys.argv[1]
+env = {**os.environ}
+env.pop("DATABASE_URL", None)
+if vendor == "postgres":
+    env["DATABASE_URL"] = f"{PG_SERVER}/{PG_NAME}_suite"
+processes = env.get("TEST_PROCESSES", "4")
+
+started = time.monotonic()
+result = subprocess.run(
+    ["make", "test", f"TEST_PROCESSES={processes}"],
+    cwd=BASE_DIR,
+    env=env,
+    capture_output=True,
+    text=True,
+)
+wall = time.monotonic() - started
+summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|skipped|errors?)", summary)}
+if result.returncode:
+    print(result.stdout[-5000:], file=sys.stderr)
+    sys.exit(f"make test failed: {summary}")
+print(
+    json.dumps(
+        {
+            "benchmark": "test_suite",
+            "vendor": vendor,
+            "machine": machine(),
+            "wall_seconds": round(wall, 1),
+            "test_processes": int(processes),
+            "passed": counts.get("passed", 0),
+            "skipped": counts.get("skipped", 0),
+            "failed": counts.get("failed", 0),
+            "pytest_summary": summary,
+        },
+        indent=2,
+    )
+)
