@@ -56,7 +56,9 @@ def publish(user_id: int, state: dict[str, Any], broadcaster: Broadcaster | None
     """Send a task's absolute state (payloads.task_state) to its owner's group; never raises:
     the row is the truth, and a page that missed this gets it with its next snapshot."""
     group = user_group_name(user_id)
-    message = {"type": "task.update", "state": state}
+    # The group travels with the message: a web process receives one copy on its inbox and
+    # hands it to that group's sockets (exports.consumers._Inbox).
+    message = {"type": "task.update", "group": group, "state": state}
     try:
         if broadcaster is not None:
             broadcaster.send(group, message)

@@ -15,7 +15,8 @@ The channel layer is best-effort, and two of its losses would leave a page wrong
   it last showed unfinished, and the watch reads those rows, in one query per process, every
   ``CHECK_INTERVAL``: a task that ended at least ``CHECK_INTERVAL`` ago (its own message has had
   time to arrive; sending it again would be a duplicate) is sent to the sockets still showing it
-  running.
+  running. The watch keeps, per task, the sockets showing it unfinished, so a check costs
+  what is unfinished, not one step per socket (idle sockets are most of them).
 """
 
 import asyncio
@@ -35,7 +36,7 @@ from exports.payloads import task_state
 
 logger = logging.getLogger(__name__)
 
-REDIS_RESTARTED = 4012
+RENEW = 4012  # close code: reconnect for a fresh snapshot
 CHECK_INTERVAL = 2.0  # seconds between two looks at Redis and at unfinished tasks, per process
 
 
@@ -58,15 +59,28 @@ class WatchedTaskSocket:
         _watch().discard(self)
         await super().websocket_disconnect(message)
 
-    async def send_state(self, state):
+    async def send_state(self, state, rendered=None):
+        """Send ``state`` rendered in this socket's language. ``rendered`` (language -> text),
+        shared by the sockets that receive one message, renders it once per language."""
         if state["status"] in Task.ACTIVE_STATUSES:
-            self.unfinished.add(state["id"])
-        else:
+            if state["id"] not in self.unfinished:
+                self.unfinished.add(state["id"])
+                _watch().shows(state["id"], self)
+        elif state["id"] in self.unfinished:
             self.unfinished.discard(state["id"])
-        await self.send_json({"type": "task", "task": self.render(state)})
+            _watch().stops_showing(state["id"], self)
+        if rendered is None:
+            rendered = {}
+        text = rendered.get(self.language)
+        if text is None:
+            text = rendered[self.language] = await self.encode_json(
+                {"type": "task", "task": self.render(state)}
+            )
+        await self.send(text_data=text)
 
-    async def redis_restarted(self):
-        await self.close(code=REDIS_RESTARTED)
+    async def renew(self):
+        """Close, so the browser reconnects, joins its group again and gets a fresh snapshot."""
+        await self.close(code=RENEW)
 
 
 class _Watch:
@@ -74,6 +88,7 @@ class _Watch:
         # Weak: a consumer that crashed (its channel layer failed) never reaches
         # websocket_disconnect, and must not be kept alive, or watched, for ever.
         self.consumers = weakref.WeakSet()
+        self.showing = {}  # task id -> WeakSet of the sockets whose last state of it was active
         self.task = None
 
     def add(self, consumer):
@@ -83,6 +98,18 @@ class _Watch:
 
     def discard(self, consumer):
         self.consumers.discard(consumer)
+        for task_id in consumer.unfinished:
+            self.stops_showing(task_id, consumer)
+
+    def shows(self, task_id, consumer):
+        self.showing.setdefault(task_id, weakref.WeakSet()).add(consumer)
+
+    def stops_showing(self, task_id, consumer):
+        sockets = self.showing.get(task_id)
+        if sockets is not None:
+            sockets.discard(consumer)
+            if not sockets:
+                del self.showing[task_id]
 
     async def _run(self):
         client = redis.asyncio.Redis.from_url(
@@ -105,12 +132,14 @@ class _Watch:
         for consumer in list(self.consumers):
             self.consumers.discard(consumer)
             try:
-                await consumer.redis_restarted()
+                await consumer.renew()
             except Exception:  # one socket's failure must not spare the others
                 logger.exception("could not renew a websocket")
 
     async def _catch_up(self):
-        shown = set().union(*(consumer.unfinished for consumer in self.consumers))
+        for task_id in [task_id for task_id, sockets in self.showing.items() if not sockets]:
+            del self.showing[task_id]  # its sockets were collected without a disconnect
+        shown = set(self.showing)
         if not shown:
             return
         try:
@@ -126,14 +155,16 @@ class _Watch:
             and datetime.fromisoformat(state["updated_at"]) < settled
         ]
         gone = shown - {state["id"] for state in states}  # deleted rows: nothing left to show
-        for consumer in list(self.consumers):
-            consumer.unfinished -= gone
-            for state in ended:
-                if state["id"] in consumer.unfinished:
-                    try:
-                        await consumer.send_state(state)
-                    except Exception:
-                        logger.exception("could not send a missed final state")
+        for task_id in gone:
+            for consumer in list(self.showing.pop(task_id, ())):
+                consumer.unfinished.discard(task_id)
+        for state in ended:
+            rendered = {}
+            for consumer in list(self.showing.get(state["id"], ())):
+                try:
+                    await consumer.send_state(state, rendered)
+                except Exception:
+                    logger.exception("could not send a missed final state")
 
 
 def _states_of(task_ids):
