@@ -2,8 +2,8 @@
 
 Tests never touch a shared Redis: the session starts an embedded redis-server on a free loopback
 port, points REDIS_URL at it before settings are read, and stops it when the session ends.
-Tests never read a developer's `var/dev.env` either (ENV_FILE empty), and the session leaves no file of
-its SQLite test database behind in var/.
+Tests never read a developer's `var/dev.env` either (ENV_FILE empty), and the session leaves no
+file of its SQLite test database behind in var/.
 """
 
 import atexit
