@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
@@ -24,16 +23,3 @@ urlpatterns = [
     # Browsers ask every site for it; the admin's pages name no icon, so answer without a 404.
     path("favicon.ico", views.favicon, name="favicon"),
 ]
-
-if settings.DEBUG:
-    from django.urls import re_path
-    from django.views.static import serve
-
-    # Never MEDIA_ROOT/private/: uploaded archives wait there for their import job.
-    urlpatterns += [
-        re_path(
-            rf"^{settings.MEDIA_URL.strip('/')}/(?!private/)(?P<path>.*)$",
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        )
-    ]
