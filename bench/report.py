@@ -144,7 +144,8 @@ FIGURES = [
         "export_throughput",
         "≤ 1.15 × PG, ≤ 2.0 × SQLite",
         export_ratio(1.15, 2.0),
-        "PG: psycopg's per-row COPY generator; SQLite: the sqlite3 module's rows (§1–3)",
+        "PG: the COPY itself, read straight from libpq; SQLite: json_object per row in"
+        " keyset pages SQLite concatenates (§1–3)",
     ),
     Figure(
         "export process: peak RSS growth 10k → 1M posts, same path (linked)",
@@ -168,18 +169,20 @@ FIGURES = [
         "the Task row's UPDATE before group_send, then daphne's hop (§4)",
     ),
     Figure(
-        "progress latency p99, 50-export burst with many sockets",
-        "websocket_scale",
+        "progress latency p99, 50-export burst with 5,000 sockets (20 per owner)",
+        "websocket_burst",
         "≤ 50 ms",
         p99(("websockets", "messages"), ("websockets", "latency_ms", "p99"), 50),
-        "SQLite's one writer lock during the burst; PG's row locks do not serialise (§5)",
+        "fan-out: 50 states at once, each sent to its owner's 20 sockets, one after"
+        " the other on daphne's one event loop (§5)",
     ),
     Figure(
         "idle websockets on one daphne",
         "websocket_scale",
         "10,000 at ≤ 48 KiB each",
         per_socket,
-        "per socket: Twisted's protocol, the Channels consumer, its channel-layer receive (§5)",
+        "per socket: Twisted's protocol, the middlewares' scopes, the consumer and its"
+        " queue; one channel-layer receive per process (§5)",
     ),
     Figure(
         "1M-post import POST → succeeded, ratio to a bulk insert of the same rows (floor)",

@@ -16,6 +16,7 @@ import asyncio
 import faulthandler
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,14 @@ parser.add_argument("--tabs", type=int, default=20)
 parser.add_argument("--poll-seconds", type=int, default=20)
 options = parser.parse_args()
 faulthandler.dump_traceback_later(1200, exit=True)  # never hang a shared machine
+# One descriptor per socket here and in daphne (a child: it inherits the limit), plus slack.
+_, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+wanted = options.clients + 2048
+if hard != resource.RLIM_INFINITY and hard < wanted:
+    sys.exit(f"{options.clients} sockets need {wanted} file descriptors; the hard limit is {hard}")
+resource.setrlimit(
+    resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else hard, hard)
+)
 
 redis_server = start_redis()
 setup_django(options.vendor, EXPORTS_PER_HOUR=0)
@@ -69,6 +78,7 @@ def cpu_seconds(pid):
 class Listener:
     def __init__(self):
         self.latencies = []
+        self.by_status = {}  # status -> latencies, to see which states are late
         self.finals = {}
 
     async def listen(self, url, origin, session, opened):
@@ -90,7 +100,9 @@ class Listener:
                     continue
                 state = message["task"]
                 produced = datetime.fromisoformat(state["updated_at"]).timestamp()
-                self.latencies.append((time.time() - produced) * 1000)
+                latency = (time.time() - produced) * 1000
+                self.latencies.append(latency)
+                self.by_status.setdefault(state["status"], []).append(latency)
                 if state["status"] in ("succeeded", "failed", "cancelled"):
                     self.finals[state["id"]] = state["status"]
 
@@ -130,6 +142,7 @@ async def websocket_phase(web):
     probe.stdin.close()
     assert (await asyncio.to_thread(probe.stdout.readline)).strip() == "ready"
     listener.latencies.clear()
+    listener.by_status.clear()
     cpu_start, wall_start = cpu_seconds(web.pid), time.perf_counter()
     launched = await asyncio.to_thread(lambda: [export_launch(user=u).pk for u in owners])
     print(f"{len(launched)} exports launched", file=sys.stderr)
@@ -160,6 +173,14 @@ async def websocket_phase(web):
         "latency_ms": {
             "p50": round(percentile(listener.latencies, 0.5), 2),
             "p99": round(percentile(listener.latencies, 0.99), 2),
+        },
+        "latency_ms_by_status": {
+            status: {
+                "messages": len(values),
+                "p50": round(percentile(values, 0.5), 2),
+                "p99": round(percentile(values, 0.99), 2),
+            }
+            for status, values in sorted(listener.by_status.items())
         },
         "daphne_cpu_seconds_per_minute": round(cpu_per_minute, 2),
     }
