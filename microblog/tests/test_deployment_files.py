@@ -1,8 +1,9 @@
-"""The deployment files say what README "Deploy" promises: Compose, Dockerfile, Procfile, systemd.
+"""The deployment files say what README "Deploy" promises: Compose, Dockerfile, systemd.
 
 No Docker engine is needed: Compose validates and normalises the file itself (`config`); the
 image's health probe is run for real against daphne and worker processes in
-microblog/tests/test_probe.py.
+microblog/tests/test_probe.py, and the Procfile is run by honcho in
+microblog/tests/test_procfile.py.
 """
 
 import configparser
@@ -276,20 +277,6 @@ def test_the_prometheus_service_scrapes_every_web_container_with_the_token(compo
     assert job["dns_sd_configs"] == [{"names": ["web"], "type": "A", "port": 8000}]
     assert job["authorization"]["credentials_file"] in " ".join(prometheus["command"])
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
-
-
-def test_the_procfile_declares_release_web_and_worker():
-    processes = dict(
-        line.split(":", 1)
-        for line in (BASE_DIR / "Procfile").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    )
-
-    assert processes["release"].strip() == "python manage.py migrate --noinput"
-    assert "${HOST:-0.0.0.0}" in processes["web"]
-    assert "${PORT:-8000}" in processes["web"]
-    assert "--proxy-headers" in processes["web"]
-    assert processes["worker"].strip() == "python manage.py rqworker --with-scheduler"
 
 
 @pytest.mark.parametrize("unit", ["microblog-web.service", "microblog-worker@.service"])
