@@ -8,7 +8,7 @@ import weakref
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.layers import get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
 from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.http import HttpRequest
@@ -66,7 +66,7 @@ class TaskConsumer(WatchedTaskSocket, AsyncJsonWebsocketConsumer):
             return
         # Join before reading the snapshot, so no update falls between the two.
         try:
-            await _inbox(self.channel_layer).join(user_group_name(user.pk), self)
+            await _inbox(self.channel_layer_alias).join(user_group_name(user.pk), self)
         except (RedisError, OSError) as error:
             logger.warning("refusing a websocket: the channel layer is unreachable (%s)", error)
             await self.close()
@@ -82,7 +82,7 @@ class TaskConsumer(WatchedTaskSocket, AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if self.group:
             try:
-                await _inbox(self.channel_layer).leave(self.group, self)
+                await _inbox(self.channel_layer_alias).leave(self.group, self)
             except (RedisError, OSError) as error:
                 # The membership expires with the channel layer's group_expiry.
                 logger.warning("could not leave group %s (%s)", self.group, error)
@@ -201,10 +201,17 @@ class _Inbox:
 _inboxes = weakref.WeakKeyDictionary()  # one per event loop (daphne has one; tests have many)
 
 
-def _inbox(layer):
+def _inbox(alias):
+    """This event loop's inbox, on a channel layer instance of its own.
+
+    channels-redis keeps one receive lock per layer instance, bound to the loop that first
+    receives; an inbox whose loop ended mid-receive (a test's loop, closed with its sockets
+    open) would leave that lock to break every later loop's receive. Its own instance dies
+    with its loop instead.
+    """
     loop = asyncio.get_running_loop()
     if loop not in _inboxes:
-        _inboxes[loop] = _Inbox(layer)
+        _inboxes[loop] = _Inbox(channel_layers.make_backend(alias))
     return _inboxes[loop]
 
 

@@ -1,11 +1,13 @@
 """TaskConsumer through the whole ASGI stack, on the real Redis channel layer."""
 
+import asyncio
 import json
 
 import pytest
 from channels.db import database_sync_to_async
 
 from exports.models import Task
+from exports.progress import Broadcaster, user_group_name
 from exports.tests.conftest import communicator, connected_past_snapshot, run
 from exports.transitions import move
 from microblog.testing.factories import TaskFactory
@@ -197,6 +199,30 @@ def test_an_idle_connection_still_receives_updates_after_15_seconds(ws_headers, 
         assert await ws.receive_nothing(timeout=15, interval=0.5)
         await database_sync_to_async(move)(mine, to=Task.Status.RUNNING)
         assert (await ws.receive_json_from(timeout=5))["task"]["status"] == "running"
+        await ws.disconnect()
+
+    run(body)
+
+
+def test_a_job_closing_its_channel_layer_in_the_same_process_spares_the_sockets(ws_headers, user):
+    """A job run in a web process's own process (tests, a management command) closes its
+    broadcaster's channel layer pools when it ends; the sockets' inbox receives on a layer
+    instance of its own, so it keeps hearing its groups."""
+    task = TaskFactory(user=user)
+    headers = ws_headers(user)
+
+    def a_jobs_broadcasts():
+        broadcaster = Broadcaster()
+        broadcaster.send(user_group_name(user.pk), {"type": "task.update", "group": "x"})
+        broadcaster.close()
+
+    async def body():
+        ws = communicator(headers)
+        await connected_past_snapshot(ws)
+        await asyncio.to_thread(a_jobs_broadcasts)
+        await database_sync_to_async(move)(task, to=Task.Status.RUNNING, done=1, total=4)
+        message = await ws.receive_json_from(timeout=5)
+        assert (message["task"]["id"], message["task"]["progress"]) == (task.pk, 25)
         await ws.disconnect()
 
     run(body)
