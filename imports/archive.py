@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import ijson
 
-from exports import reasons
+from imports import reasons
 from microblog.models import POST_MAX_LENGTH
 
 CHUNK = 1 << 20  # bytes per read; also the longest value (string, number) an archive may hold

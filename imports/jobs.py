@@ -24,6 +24,7 @@ from exports.models import Task
 from exports.progress import Broadcaster, Throttle
 from exports.transitions import TaskNoLongerActive, move, record_failure, report_progress
 from imports import publishing, uploads
+from imports import reasons as import_reasons
 from imports.archive import ArchiveError, read_posts
 from imports.models import ImportRun
 from microblog.logging import logs_task
@@ -60,7 +61,7 @@ def _import_posts(task):
             to=Task.Status.SUCCEEDED,
             done=count,
             total=count,
-            notice_code=reasons.IMPORTED,
+            notice_code=import_reasons.IMPORTED,
             notice_params={"imported": imported, "skipped": count - imported},
             broadcaster=broadcaster,
         )

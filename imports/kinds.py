@@ -5,6 +5,7 @@ from django.utils.translation import ngettext_lazy
 
 from exports import reasons
 from exports.kinds import TaskKind, register
+from imports import reasons as import_reasons
 
 IMPORT_POSTS = register(
     TaskKind(
@@ -27,6 +28,7 @@ IMPORT_POSTS = register(
             "limit",
         ),
         texts={
+            **import_reasons.TEXTS,
             reasons.INTERNAL_ERROR: _(
                 "The import failed because of an internal error; no post was imported. "
                 "Please try again."
