@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 import django_rq
 from django.conf import settings
@@ -22,6 +23,9 @@ from exports import reasons, transitions
 from exports.kinds import EXPORT_POSTS, TaskKind
 from exports.models import Task
 from microblog.models import Post
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +73,9 @@ def get_queue() -> Queue:
     return django_rq.get_queue("default")
 
 
-def launch_task(*, user, kind: TaskKind, args: tuple = (), job_timeout: int | None = None) -> Task:
+def launch_task(
+    *, user: "User", kind: TaskKind, args: tuple = (), job_timeout: int | None = None
+) -> Task:
     """Create a queued Task and publish ``kind.job(task_id, *args)`` once the row is committed.
 
     The job id is the Task pk and the job reaches Redis only after the commit, so no worker can
@@ -142,7 +148,7 @@ def export_timeout(post_count: int) -> int:
     return settings.EXPORT_TIMEOUT_BASE + post_count // settings.EXPORT_TIMEOUT_POSTS_PER_SECOND
 
 
-def export_launch(*, user) -> Task:
+def export_launch(*, user: "User") -> Task:
     # Counting a big user's posts takes a noticeable fraction of the export: count once, here,
     # and hand the figure to the job for its progress total.
     post_count = Post.objects.filter(author=user).count()

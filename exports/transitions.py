@@ -13,7 +13,9 @@ raises IllegalTransition. Every write is published to the owner's open pages onc
 """
 
 import logging
+from collections.abc import Iterable
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
@@ -21,6 +23,9 @@ from django.utils import timezone
 from exports.models import Task
 from exports.payloads import task_state
 from exports.progress import Broadcaster, publish
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +50,7 @@ def sources_of(target: Status) -> frozenset[Status]:
     return frozenset(s for s, targets in TRANSITIONS.items() if s and target in targets)
 
 
-def create_task(*, task_id: str, user, name: str) -> Task:
+def create_task(*, task_id: str, user: "User", name: str) -> Task:
     """Insert a queued Task (the move from nothing to ``queued``) and publish it on commit.
 
     Raises IntegrityError when the user already has an active task of this kind.
@@ -158,7 +163,7 @@ def dismiss(task: Task) -> bool:
     return True
 
 
-def _count(task, changes, *, done, total):
+def _count(task: Task, changes: dict[str, Any], *, done: int | None, total: int | None) -> None:
     if total is not None:
         changes["total"] = total
     if done is not None:
@@ -168,7 +173,7 @@ def _count(task, changes, *, done, total):
         changes["progress"] = min(99, changes["done"] * 100 // effective_total)
 
 
-def _update(task, changes, sources, *, final):
+def _update(task: Task, changes: dict[str, Any], sources: Iterable[str], *, final: bool) -> bool:
     row = Task.objects.filter(pk=task.pk, status__in=sources)
     try:
         updated = row.update(**changes)
@@ -185,12 +190,12 @@ def _update(task, changes, sources, *, final):
     return bool(updated)
 
 
-def _apply(task, changes):
+def _apply(task: Task, changes: dict[str, Any]) -> None:
     for field, value in changes.items():
         setattr(task, field, value)
 
 
-def _publish_on_commit(task, broadcaster=None):
+def _publish_on_commit(task: Task, broadcaster: Broadcaster | None = None) -> None:
     """The owner's pages learn of a write only once it is committed, as /status would show it.
     The state is taken now: messages carry their own ``updated_at``, and pages keep the newest."""
     transaction.on_commit(partial(publish, task.user_id, task_state(task), broadcaster))
