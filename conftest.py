@@ -142,9 +142,3 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
-
-
-def pytest_collection_modifyitems(items):
-    """The slow tests first (the soak takes minutes): pytest-xdist's processes then share out
-    the many short tests behind them instead of one process starting the soak last."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
