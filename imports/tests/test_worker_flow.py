@@ -1,5 +1,6 @@
 """Imports with real processes: daphne, Redis, an RQ worker and the database under test."""
 
+import json
 import os
 import signal
 import sqlite3
@@ -13,7 +14,7 @@ from exports.models import Task
 from imports.models import ImportRun
 from imports.tests.archives import HOSTILE_BODIES, bad_archives, posts, write_archive
 from imports.tests.conftest import leftover_uploads
-from microblog.models import Post
+from microblog.models import Follow, Post
 from microblog.seeding import seed_posts
 from microblog.testing import processes
 from microblog.testing.factories import PASSWORD, UserFactory
@@ -73,10 +74,19 @@ def test_export_then_import_round_trip_keeps_every_post_and_adds_nothing_twice(
     assert Post.objects.filter(author=other).count() == 3_007
     assert leftover_uploads() == []
 
-    # On the profile, the newest imported post comes first.
-    page = newcomer.get(f"/user/{other.username}/").text
+    # On the profile, and on a follower's timeline among that follower's own newer post, the
+    # imported posts take their place by their original time, newest first.
     newest, second = Post.objects.filter(author=other).order_by("-timestamp")[:2]
+    page = newcomer.get(f"/user/{other.username}/").text
     assert page.index(escape(newest.body)) < page.index(escape(second.body))
+    fan = UserFactory()
+    Follow.objects.create(follower=fan, followed=other)
+    Post.objects.create(author=fan, body="the fan's own post, written after them all")
+    fans_browser = Visitor(visitor.base_url)
+    fans_browser.log_in(fan.username, password)
+    timeline = fans_browser.get("/").text
+    own = timeline.index(escape("the fan's own post"))
+    assert own < timeline.index(escape(newest.body)) < timeline.index(escape(second.body))
 
 
 def test_every_bad_archive_fails_with_its_reason_and_leaves_no_post(visitor, worker, tmp_path):
@@ -226,3 +236,29 @@ def test_sqlite_stays_writable_for_others_during_an_import(sqlite_site, tmp_path
     # longest wait was ~55 ms.
     assert len(waits) > 50
     assert max(waits) < writing / 10, (sorted(waits)[-5:], writing)
+
+
+def test_an_archive_round_trips_on_the_default_sqlite_setup_whatever_the_suite_runs_on(
+    sqlite_site, tmp_path
+):
+    """Import hostile texts into the SQLite site, export them back byte-exact, and import that
+    export again: nothing is added twice (the suite's own database may be PostgreSQL)."""
+    web, worker, _ = sqlite_site
+    dora = Visitor(web.url)
+    dora.log_in("dora", PASSWORD)
+    original = posts(500)
+    archive = write_archive(tmp_path / "flask.json", original)
+
+    state = finished(dora, dora.start_import(archive))
+    assert state["status"] == "succeeded", worker.output()
+    assert state["notice"] == "Imported 500 posts; skipped 0 already present."
+
+    export_id = dora.start_export()
+    assert finished(dora, export_id)["status"] == "succeeded", worker.output()
+    exported = tmp_path / "posts.json"
+    exported.write_bytes(dora.get(f"/exports/{export_id}/download").content)
+    assert json.loads(exported.read_text(encoding="utf-8"))["posts"] == original
+
+    state = finished(dora, dora.start_import(exported))
+    assert state["status"] == "succeeded", (state, worker.output()[-3000:])
+    assert state["notice"] == "Imported 0 posts; skipped 500 already present."

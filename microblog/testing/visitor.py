@@ -5,7 +5,12 @@ import re
 import requests
 from websockets.sync.client import connect
 
-TASK_ID = re.compile(r'class="card mb-3 task" data-task-id="([0-9a-f]{32})"')
+
+def card_of(page: str, name: str) -> str | None:
+    """The id of the task card of kind ``name`` on ``page``: a page shows one per kind, the
+    newest (so the task just started), wherever the other kinds' cards stand."""
+    found = re.search(rf'data-task-id="([0-9a-f]{{32}})" data-task-name="{name}"', page)
+    return found and found.group(1)
 
 
 def open_websocket(base_url, session_id, timeout=10):
@@ -61,10 +66,10 @@ class Visitor:
         """Press "Export your posts"; returns the new task's id, read from the page shown next."""
         response = self.post("/exports/", {"next": "/exports/"})
         response.raise_for_status()
-        ids = TASK_ID.findall(response.text)
-        if "Your export has started" not in response.text or not ids:
+        task_id = card_of(response.text, "export_posts")
+        if "Your export has started" not in response.text or not task_id:
             raise AssertionError(f"the export did not start:\n{response.text}")
-        return ids[-1]  # the cards are oldest first
+        return task_id
 
     def upload_archive(self, path, *, filename="posts.json", next_page="/imports/"):
         """Choose ``path`` in the import form and press "Import posts"; returns the page shown
@@ -80,10 +85,10 @@ class Visitor:
         """Upload ``path`` and return the new import task's id, read from the page shown next."""
         response = self.upload_archive(path, **kwargs)
         response.raise_for_status()
-        ids = TASK_ID.findall(response.text)
-        if "Your import has started" not in response.text or not ids:
+        task_id = card_of(response.text, "import_posts")
+        if "Your import has started" not in response.text or not task_id:
             raise AssertionError(f"the import did not start:\n{response.text}")
-        return ids[-1]
+        return task_id
 
     def task(self, task_id):
         response = self.get(f"/exports/{task_id}/status")

@@ -27,7 +27,7 @@ from microblog.embedded_redis import EmbeddedRedis
 from microblog.seeding import seed_posts
 from microblog.testing import database, processes
 from microblog.testing.factories import PASSWORD, UserFactory
-from microblog.testing.visitor import TASK_ID, Visitor
+from microblog.testing.visitor import Visitor, card_of
 from microblog.testing.waiting import wait_until
 
 pytestmark = [
@@ -243,9 +243,9 @@ def _start_export(visitor, statuses):
     response = visitor.post("/exports/", {"next": "/exports/"})
     statuses[response.status_code] += 1
     response.raise_for_status()
-    ids = TASK_ID.findall(response.text)
-    assert ids, response.text[-2000:]
-    return ids[-1]  # the cards are oldest first
+    task_id = card_of(response.text, "export_posts")
+    assert task_id, response.text[-2000:]
+    return task_id
 
 
 def _final(visitor, task_id, statuses):
