@@ -31,6 +31,7 @@ BENCHMARKS = {
     # The latency target's own condition: a 50-export burst while 5,000 sockets are open.
     "websocket_burst": ("websocket_scale", ["--clients", "5000", "--poll-seconds", "2"]),
     "download_memory": ("download_memory", []),
+    "import_throughput": ("import_throughput", ["--runs", "2"]),
     "test_suite": ("test_suite", []),
 }
 
