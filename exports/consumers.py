@@ -8,7 +8,7 @@ import weakref
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.layers import channel_layers, get_channel_layer
+from channels.layers import channel_layers
 from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.http import HttpRequest
@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from exports.payloads import task_message, task_state
 from exports.progress import user_group_name
 from exports.selectors import recent_tasks
-from exports.socket_watch import WatchedTaskSocket
+from exports.socket_watch import WatchedTaskSocket, renew
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,6 @@ class TaskConsumer(WatchedTaskSocket, AsyncJsonWebsocketConsumer):
         the process's ``_Inbox`` receives once and hands each message to its group's sockets.
         """
         self.scope = scope
-        self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.messages = asyncio.Queue()
         self.base_send = send
         with contextlib.suppress(StopConsumer):
@@ -179,7 +178,7 @@ class _Inbox:
                 # are reconnecting and come back with a fresh snapshot once Redis answers; keep
                 # the inbox for those that do, without spinning.
                 logger.warning("task inbox: could not receive (%s); renewing its sockets", error)
-                await self._renew_members()
+                await renew([c for sockets in self.members.values() for c in list(sockets)])
                 await asyncio.sleep(1)
                 continue
             group = message.get("group")
@@ -188,14 +187,6 @@ class _Inbox:
                 del self.members[group]  # its consumers crashed without a disconnect
             for consumer in list(sockets or ()):
                 consumer.messages.put_nowait(message)
-
-    async def _renew_members(self):
-        for sockets in list(self.members.values()):
-            for consumer in list(sockets):
-                try:
-                    await consumer.renew()
-                except Exception:  # one socket's failure must not spare the others
-                    logger.exception("could not renew a websocket")
 
 
 _inboxes = weakref.WeakKeyDictionary()  # one per event loop (daphne has one; tests have many)

@@ -83,6 +83,15 @@ class WatchedTaskSocket:
         await self.close(code=RENEW)
 
 
+async def renew(consumers):
+    """``renew()`` each socket: one socket's failure must not spare the others."""
+    for consumer in consumers:
+        try:
+            await consumer.renew()
+        except Exception:
+            logger.exception("could not renew a websocket")
+
+
 class _Watch:
     def __init__(self):
         # Weak: a consumer that crashed (its channel layer failed) never reaches
@@ -129,12 +138,9 @@ class _Watch:
 
     async def _renew_all(self):
         logger.warning("Redis restarted: renewing %d websocket(s)", len(self.consumers))
-        for consumer in list(self.consumers):
-            self.consumers.discard(consumer)
-            try:
-                await consumer.renew()
-            except Exception:  # one socket's failure must not spare the others
-                logger.exception("could not renew a websocket")
+        consumers = list(self.consumers)
+        self.consumers.clear()
+        await renew(consumers)
 
     async def _catch_up(self):
         for task_id in [task_id for task_id, sockets in self.showing.items() if not sockets]:
