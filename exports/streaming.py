@@ -95,10 +95,10 @@ def _postgres_lines(table, author_id):
     try:
         pgconn = stream.pgconn
         encoding = stream.info.encoding
-        pgconn.send_query(POSTGRES_COPY.format(table=table, author_id=author_id).encode())
-        _raise_unless(_next_result(pgconn), pq.ExecStatus.COPY_OUT, encoding)
         readable = select.poll()
         readable.register(pgconn.socket, select.POLLIN)
+        pgconn.send_query(POSTGRES_COPY.format(table=table, author_id=author_id).encode())
+        _raise_unless(_next_result(pgconn, readable), pq.ExecStatus.COPY_OUT, encoding)
         get_copy_data, batch = pgconn.get_copy_data, []
         while True:
             size, row = get_copy_data(1)
@@ -116,15 +116,14 @@ def _postgres_lines(table, author_id):
                 raise errors.OperationalError(pgconn.get_error_message(encoding))
         if batch:
             yield b"".join(batch).replace(b"\n", b",\n"), len(batch)
-        _raise_unless(_next_result(pgconn), pq.ExecStatus.COMMAND_OK, encoding)
+        _raise_unless(_next_result(pgconn, readable), pq.ExecStatus.COMMAND_OK, encoding)
     finally:
         stream.close()
 
 
-def _next_result(pgconn):
-    """libpq's next result, waiting for it without blocking signals."""
-    readable = select.poll()
-    readable.register(pgconn.socket, select.POLLIN)
+def _next_result(pgconn, readable):
+    """libpq's next result, waiting for it (``readable`` polls its socket) without blocking
+    signals."""
     pgconn.consume_input()
     while pgconn.is_busy():
         readable.poll()
