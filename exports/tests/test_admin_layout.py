@@ -2,6 +2,7 @@
 
 import pytest
 
+from microblog.testing.browser import log_in_to_admin
 from microblog.testing.factories import TaskFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
@@ -12,10 +13,7 @@ def test_every_column_of_the_task_list_is_visible_at_1280_pixels(web, page, pass
     for n in range(3):
         TaskFactory(user=UserFactory(username=f"exporter-{n}"), status="running", progress=45)
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.goto(f"{web.url}/admin/login/?next=/admin/exports/task/")
-    page.fill("#id_username", staff.username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
+    log_in_to_admin(page, web.url, staff, password, "/admin/exports/task/")
     page.wait_for_selector("#result_list")
 
     for header in ("Created", "Duration", "Purged"):

@@ -4,6 +4,7 @@
 import django_rq
 import pytest
 
+from microblog.testing.browser import log_in_to_admin
 from microblog.testing.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
@@ -12,10 +13,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 def test_the_queue_pages_have_admin_breadcrumbs_and_one_job_count(web, page, password):
     django_rq.get_queue("default").enqueue("microblog.health.healthz", None)  # never run
     staff = UserFactory(username="rq-staff", is_staff=True, is_superuser=True)
-    page.goto(f"{web.url}/admin/login/?next=/admin/exports/task/")
-    page.fill("#id_username", staff.username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
+    log_in_to_admin(page, web.url, staff, password, "/admin/exports/task/")
     page.wait_for_selector("#result_list, #changelist")
     admin_bar = page.evaluate(
         "getComputedStyle(document.querySelector('.breadcrumbs')).backgroundColor"
