@@ -63,6 +63,10 @@ def test_killed_workers_and_work_horses_never_leave_a_task_active(
                     f"task still {task.status}\n{worker.output()[-3000:]}"
                 ) from None
             outcomes.append((task.status, task.error_code))
+        # No unfinished file of a killed export is left behind. The worker that settled the
+        # last task removes its file just after: wait for that before stopping it.
+        parts = Path(media_root, "exports", "tmp")
+        wait_until(lambda: not list(parts.glob("*.part")), 60)
     finally:
         worker.stop()
     assert not Task.objects.active().exists()
@@ -70,9 +74,6 @@ def test_killed_workers_and_work_horses_never_leave_a_task_active(
     assert all(error == reasons.WORKER_LOST for _, error in lost), outcomes
     assert {status for status, _ in outcomes} <= {"failed", "succeeded"}, outcomes
     assert mid_export >= 3 and len(lost) >= mid_export, (mid_export, outcomes)
-    # No unfinished file of a killed export is left behind.
-    parts = Path(media_root, "exports", "tmp")
-    wait_until(lambda: not list(parts.glob("*.part")), 60)
 
 
 def hold_at(worker, task, point):
