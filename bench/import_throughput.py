@@ -110,7 +110,9 @@ def horse_peak_rss_mb(worker):
 
 
 def flow(site, worker, person, archive):
-    """From the upload's POST to the task's `succeeded`; returns (seconds, horse peak RSS)."""
+    """From the upload's POST to the task's `succeeded`; returns (seconds, horse peak RSS,
+    phases): the phases split it by the task's own times, into the upload (POST until the
+    view created the task, the archive stored), the wait for a worker, and the job."""
     delete_posts(person)
     Task.objects.filter(user=person).delete()
     visitor = Visitor(site.url, timeout=600)
@@ -126,7 +128,10 @@ def flow(site, worker, person, archive):
     elapsed = time.perf_counter() - started
     assert task.status == "succeeded", Task.objects.get(pk=task_id).error
     assert Post.objects.filter(author=person).count() == options.posts
-    return elapsed, peak
+    task = Task.objects.get(pk=task_id)
+    job = (task.finished_at - task.started_at).total_seconds()
+    queued = (task.started_at - task.created_at).total_seconds()
+    return elapsed, peak, {"upload_s": elapsed - job - queued, "queued_s": queued, "job_s": job}
 
 
 archive = out / "posts.json"
@@ -138,12 +143,13 @@ worker = processes.start_worker(out / "worker.log", **env)
 try:
     while "Listening on" not in worker.output():
         time.sleep(0.05)
-    floors, flows, peaks = [], [], []
+    floors, flows, peaks, phases = [], [], [], []
     for _ in range(options.runs):
         floors.append(floor(floor_user))
-        seconds, peak = flow(site, worker, import_user, archive)
+        seconds, peak, split = flow(site, worker, import_user, archive)
         flows.append(seconds)
         peaks.append(peak)
+        phases.append(split)
     delete_posts(import_user)
 finally:
     worker.stop()
@@ -163,6 +169,8 @@ result = {
     "floor_s": floor_s,
     "post_to_succeeded_s": flow_s,
     "throughput_ratio": round(flow_s["median"] / floor_s["median"], 3),
+    # The median of each phase of the POST -> succeeded time (they need not sum to its median).
+    "phases_s": {name: summary([p[name] for p in phases])["median"] for name in phases[0]},
     "worker_peak_rss_mb": round(max(peaks), 1),
 }
 archive.unlink()
