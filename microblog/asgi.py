@@ -16,10 +16,12 @@ from imports.size_guard import ImportSizeGuard  # noqa: E402
 from microblog.backpressure import ResponseBackpressure  # noqa: E402
 from microblog.logging import route_daphne_access_log  # noqa: E402
 from microblog.metrics import OpenWebsocketsMiddleware  # noqa: E402
+from microblog.request_bodies import leave_request_bodies_to_django  # noqa: E402
 from microblog.request_guard import MalformedRequestGuard  # noqa: E402
 from microblog.websocket_origins import SameOriginValidator  # noqa: E402
 
 route_daphne_access_log()  # daphne's access log in the same one-event-per-line format
+leave_request_bodies_to_django()  # daphne's Twisted would parse every upload once more
 
 application = MalformedRequestGuard(
     ProtocolTypeRouter(
