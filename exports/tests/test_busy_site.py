@@ -5,7 +5,9 @@ The site runs as `make run` runs it: a SQLite file, daphne and an RQ worker, mig
 by the management commands. Everything happens over HTTP, as visitors do it.
 """
 
+import fcntl
 import os
+import shutil
 import signal
 import threading
 from datetime import UTC, datetime
@@ -23,19 +25,39 @@ from microblog.testing.waiting import wait_until
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
 
+@pytest.fixture(scope="session")
+def seeded_database(tmp_path_factory, worker_id):
+    """A migrated SQLite file where carol has 500,000 posts and bob none, built once per run:
+    the pytest-xdist processes share it under a lock (seeding is most of these tests' cost)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent  # the run's, not the machine's
+    template = shared / "busy-site.sqlite3"
+    with open(shared / "busy-site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not template.exists():
+            building = shared / "busy-site.building.sqlite3"
+            env = {"DATABASE_URL": f"sqlite:///{building}"}
+            processes.manage("migrate", "--noinput", **env)
+            processes.manage(
+                "seed_posts", "carol", "500000", "--password", PASSWORD, "--seed", "1", **env
+            )
+            processes.manage("seed_posts", "bob", "0", "--password", PASSWORD, **env)
+            building.rename(template)
+    return template
+
+
 @pytest.fixture
-def sqlite_site(tmp_path, redis_client, smtp_server):
+def sqlite_site(tmp_path, seeded_database, redis_client, smtp_server):
     """daphne and a worker on a SQLite file of their own; carol has 500,000 posts."""
     media = tmp_path / "media"
+    database = tmp_path / "site.sqlite3"
+    shutil.copyfile(seeded_database, database)
     env = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{database}",
         "MEDIA_ROOT": media,
         "EXPORTS_PER_HOUR": 0,
         **smtp_server.env(),
     }
-    processes.manage("migrate", "--noinput", **env)
-    processes.manage("seed_posts", "carol", "500000", "--password", PASSWORD, "--seed", "1", **env)
-    processes.manage("seed_posts", "bob", "0", "--password", PASSWORD, **env)
     web = processes.start_daphne(tmp_path / "web.log", **env)
     worker = processes.start_listening_worker(tmp_path / "worker.log", **env)
     yield SimpleNamespace(web=web, worker=worker, parts=media / "exports" / "tmp")
