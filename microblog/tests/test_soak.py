@@ -1,7 +1,7 @@
 """Soak: many people use the site while its parts fail underneath it.
 
-3 workers and 2 daphne processes share one Redis and the test database. 10 users each run 5
-exports one after the other (50 in all) through either web process, keep posting and logging
+3 workers and 2 daphne processes share one Redis and the test database. 10 users each run 4
+exports one after the other (40 in all) through either web process, keep posting and logging
 in, and hold 20 websockets each (200) that reconnect as browsers do. Meanwhile the test SIGKILLs
 3 workers while they run an export, restarts Redis (losing its data) and, on PostgreSQL, ends
 the database sessions of a running export. At the end: no task is active, every task succeeded
@@ -39,7 +39,7 @@ pytestmark = [
 ]
 
 USERS = 10
-EXPORTS_PER_USER = 5
+EXPORTS_PER_USER = 4
 SOCKETS_PER_USER = 20
 POSTS_PER_USER = 4_000  # ~1 MB exports: each is mailed as an attachment
 FINAL = {"succeeded", "failed", "cancelled"}
@@ -305,11 +305,11 @@ def test_the_site_keeps_every_promise_under_load_while_its_parts_fail(
             person.start()
 
         schedule = [
-            (5, site.kill_a_busy_worker),
-            (15, lambda: site.restart_redis(private_redis)),
-            (25, site.kill_a_busy_worker),
-            (32, site.end_the_database_sessions_of_an_export),
-            (40, site.kill_a_busy_worker),
+            (4, site.kill_a_busy_worker),
+            (12, lambda: site.restart_redis(private_redis)),
+            (20, site.kill_a_busy_worker),
+            (26, site.end_the_database_sessions_of_an_export),
+            (32, site.kill_a_busy_worker),
         ]
         for threshold, fault in schedule:
             if fault == site.end_the_database_sessions_of_an_export and (
