@@ -196,7 +196,7 @@ FIGURES = [
         "import_throughput",
         "≤ 3 ×",
         import_ratio,
-        "two passes over the file (validate, then write in short batches); the upload itself",
+        "two passes over the file (validate, then write in short batches) (§9)",
     ),
     Figure(
         "1M-post import: the work-horse's peak RSS",
