@@ -142,3 +142,10 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked `longest` first: pytest-xdist hands out tests in collection order, and the
+    soak (nearly two minutes) started at the end was the last to finish, a minute after the
+    others. Only the longest few: starting every slow test at once made the run slower."""
+    items.sort(key=lambda item: item.get_closest_marker("longest") is None)

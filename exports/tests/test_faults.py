@@ -109,6 +109,7 @@ def _advanced(task, seen):
     return task.done != seen or not task.is_active
 
 
+@pytest.mark.longest  # mostly waiting for the dead worker's detection
 def test_a_new_export_succeeds_after_a_worker_died_with_production_timings(
     user, redis_client, media_root, smtp_server, tmp_path
 ):

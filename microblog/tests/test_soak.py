@@ -33,6 +33,7 @@ from microblog.testing.waiting import wait_until
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.slow,
+    pytest.mark.longest,
     pytest.mark.fault,
     pytest.mark.real_login,
     pytest.mark.timeout(600),
