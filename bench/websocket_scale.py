@@ -1,5 +1,8 @@
 """Issue 5 §5: one daphne process, thousands of authenticated websockets, 50 exports running.
 
+The 50 owners press "Export your posts" over HTTP from a process of their own
+(launch_exports.py): the states' path is a user's, from the view to every tab.
+
     python bench/websocket_scale.py {sqlite,postgres} [--clients 10000] [--exports 50] [--tabs 20]
 
 Reports daphne's RSS per connection, whether every owner received every final state, the
@@ -50,7 +53,6 @@ import websockets  # noqa: E402
 from sessions import users_with_sessions  # noqa: E402
 
 from exports.models import Task  # noqa: E402
-from exports.services import export_launch  # noqa: E402
 from microblog.testing.processes import Process, start_daphne  # noqa: E402
 
 out = Path(tempfile.mkdtemp(prefix="bench-ws-"))
@@ -141,10 +143,26 @@ async def websocket_phase(web):
     probe.stdin.write(json.dumps(sessions[: len(owners)]))
     probe.stdin.close()
     assert (await asyncio.to_thread(probe.stdout.readline)).strip() == "ready"
+    launcher = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("launch_exports.py")), web.url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    launcher.stdin.write(json.dumps(sessions[: len(owners)]) + "\n")
+    launcher.stdin.flush()
+    assert (await asyncio.to_thread(launcher.stdout.readline)).strip() == "ready"
     listener.latencies.clear()
     listener.by_status.clear()
     cpu_start, wall_start = cpu_seconds(web.pid), time.perf_counter()
-    launched = await asyncio.to_thread(lambda: [export_launch(user=u).pk for u in owners])
+    launcher.stdin.write("go\n")
+    launcher.stdin.close()
+    codes = json.loads(await asyncio.to_thread(launcher.stdout.readline))["codes"]
+    assert codes == [302] * len(owners), codes
+    launched = await asyncio.to_thread(
+        lambda: list(Task.objects.filter(user__in=owners).values_list("pk", flat=True))
+    )
+    assert len(launched) == len(owners), launched
     print(f"{len(launched)} exports launched", file=sys.stderr)
     deadline = time.perf_counter() + 180
     while len([t for t in launched if t in listener.finals]) < len(launched):
