@@ -1,14 +1,13 @@
-"""The deployment files say what README "Deploy" promises: Compose, Dockerfile, systemd.
+"""The Compose file says what README "Deploy" promises, as Compose itself reads it.
 
-No Docker engine is needed: Compose validates and normalises the file itself (`config`); the
-image's health probe is run for real against daphne and worker processes in
-microblog/tests/test_probe.py, and the Procfile is run by honcho in
+No Docker engine is needed: Compose validates and normalises the file itself (`config`). The
+image is built and run by microblog/tests/test_image.py (`make test-image`), its health probe
+against daphne and worker processes in microblog/tests/test_probe.py, the systemd units in
+microblog/tests/test_systemd_units.py, and the Procfile by honcho in
 microblog/tests/test_procfile.py.
 """
 
-import configparser
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -95,22 +94,6 @@ def command_of(service):
 def healthcheck_disabled(service):
     check = service.get("healthcheck", {})
     return check.get("disable") is True or check.get("test") == ["NONE"]
-
-
-def dockerfile_instructions():
-    """(INSTRUCTION, arguments) of the final stage, continuation lines joined."""
-    text = (BASE_DIR / "Dockerfile").read_text()
-    text = re.sub(r"\\\n", " ", text)
-    instructions = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        keyword, _, arguments = line.partition(" ")
-        if keyword.upper() == "FROM":
-            instructions = []  # only the stage that becomes the image counts
-        instructions.append((keyword.upper(), arguments.strip()))
-    return instructions
 
 
 def test_the_compose_file_is_valid():
@@ -221,51 +204,6 @@ def test_web_and_workers_share_the_media_volume_and_postgres_keeps_its_data(comp
     assert volume_mounts(compose["services"]["db"])["pgdata"] == "/var/lib/postgresql/data"
 
 
-def test_the_image_runs_daphne_as_an_unprivileged_user():
-    instructions = dockerfile_instructions()
-    arguments = dict(instructions)
-
-    assert arguments["FROM"].startswith("python:3.13-slim")
-    user = arguments["USER"].split(":")[0]
-    assert user not in {"root", "0"}
-    # The build's throwaway key must not become the image's key.
-    assert not [a for k, a in instructions if k in {"ENV", "ARG"} and "SECRET_KEY" in a]
-    assert arguments["CMD"].startswith(
-        '["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers"'
-    )
-    assert arguments["HEALTHCHECK"].endswith('CMD ["python", "-m", "microblog.probe"]')
-
-
-def test_the_image_installs_dependencies_before_copying_the_code():
-    instructions = dockerfile_instructions()
-    copies = [arguments for keyword, arguments in instructions if keyword == "COPY"]
-    runs = [arguments for keyword, arguments in instructions if keyword == "RUN"]
-
-    # The virtualenv built from requirements.txt in the first stage, then the code.
-    assert copies[0] == "--from=build /opt/venv /opt/venv"
-    assert instructions.index(("COPY", copies[0])) < instructions.index(("COPY", ". ."))
-    collectstatic = next(run for run in runs if "collectstatic --noinput" in run)
-    assert "STATIC_MANIFEST=true" in collectstatic
-    assert "SECRET_KEY=" in collectstatic  # a throwaway key for this step only
-
-
-def test_the_dockerfile_builds_without_buildkit():
-    """docker-compose 1.29 builds with the legacy builder, which knows no BuildKit syntax."""
-    text = (BASE_DIR / "Dockerfile").read_text()
-    code = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
-
-    assert not [line for line in code if "--mount" in line or "<<" in line]  # nor heredocs
-    assert not text.startswith("# syntax=")
-
-
-def test_the_build_context_leaves_out_local_state():
-    ignored = (BASE_DIR / ".dockerignore").read_text().split()
-
-    for entry in (".git", ".venv", "var", "media", "staticfiles", "node_modules"):
-        assert entry in ignored, entry
-    assert any("__pycache__" in entry for entry in ignored)
-
-
 def test_the_prometheus_service_scrapes_every_web_container_with_the_token(compose):
     prometheus = compose["services"]["prometheus"]
     config = yaml.safe_load((BASE_DIR / "deploy" / "prometheus" / "prometheus.yml").read_text())
@@ -277,29 +215,6 @@ def test_the_prometheus_service_scrapes_every_web_container_with_the_token(compo
     assert job["dns_sd_configs"] == [{"names": ["web"], "type": "A", "port": 8000}]
     assert job["authorization"]["credentials_file"] in " ".join(prometheus["command"])
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
-
-
-@pytest.mark.parametrize("unit", ["microblog-web.service", "microblog-worker@.service"])
-def test_systemd_units_run_unprivileged_with_the_env_file_and_restart(unit):
-    parser = configparser.ConfigParser(strict=False, interpolation=None)
-    parser.optionxform = str
-    parser.read_string((BASE_DIR / "deploy" / "systemd" / unit).read_text())
-
-    service = parser["Service"]
-    assert service["User"] not in {"root", "0"}
-    assert service["EnvironmentFile"] == "/etc/microblog.env"
-    assert service["Restart"] in {"always", "on-failure"}
-    assert ("daphne" if unit.startswith("microblog-web") else "rqworker") in service["ExecStart"]
-    assert parser["Install"]["WantedBy"]
-
-
-def test_stopping_a_worker_lets_its_export_finish():
-    parser = configparser.ConfigParser(strict=False, interpolation=None)
-    parser.read_string((BASE_DIR / "deploy" / "systemd" / "microblog-worker@.service").read_text())
-
-    # SIGTERM to the worker alone is RQ's warm shutdown; its work-horse would die of it.
-    assert parser["Service"]["KillMode"] == "mixed"
-    assert int(parser["Service"]["TimeoutStopSec"]) >= 300
 
 
 def test_the_media_storage_backend_is_configurable():
