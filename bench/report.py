@@ -180,8 +180,8 @@ FIGURES = [
         "websocket_burst",
         "≤ 50 ms",
         p99(("websockets", "messages"), ("websockets", "latency_ms", "p99"), 50),
-        "fan-out: 50 states at once, each sent to its owner's 20 sockets, one after"
-        " the other on daphne's one event loop (§5)",
+        "stalls before daphne's first send (2 cores shared by work-horses, PostgreSQL, Redis,"
+        " daphne and the load generator); the fan-out to 20 tabs adds at most ~22 ms (§5)",
     ),
     Figure(
         "idle websockets on one daphne",
@@ -231,8 +231,8 @@ FIGURES = [
         "test_suite",
         "≤ 5 min, nothing skipped",
         suite_time,
-        "the fault tests' waits for real processes (the soak alone ~3.5 min; a dead worker's"
-        " detection 30 s), in 4 xdist processes sharing 2 cores",
+        "CPU: the real servers, workers and browsers that tests start, in 4 xdist processes on"
+        " 2 cores; the soak (~100 s) and the production-timings test (~50 s) start first",
     ),
 ]
 
