@@ -10,6 +10,7 @@ from django.conf import settings
 from microblog.embedded_redis import EmbeddedRedis
 from microblog.testing import processes
 from microblog.testing.factories import PASSWORD, UserFactory
+from microblog.testing.missing import missing
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -110,10 +111,7 @@ def web(transactional_db, redis_client, media_root, tmp_path):
 def _chromium_missing():
     if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM):
         return None
-    message = f"{CHROMIUM} is not installed (apt-get install chromium)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    missing(f"{CHROMIUM} is not installed (apt-get install chromium)")
 
 
 @pytest.fixture

@@ -98,15 +98,10 @@ def floor(person):
 
 def horse_peak_rss_mb(worker):
     pid = processes.work_horse_pid(worker)
-    if pid is None:
-        return None
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except FileNotFoundError:
+        return None if pid is None else processes.peak_rss_mb(pid)
+    except FileNotFoundError:  # the horse ended between the two looks
         return None
-    return None
 
 
 def flow(site, worker, person, archive):

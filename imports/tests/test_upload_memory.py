@@ -7,20 +7,12 @@ have cost a web process 3 GB. One copy remains: daphne queues the whole body for
 application at once, in 8 KiB messages (its design, not ours).
 """
 
-from pathlib import Path
-
 import pytest
 
 from imports.tests.archives import posts, write_archive
+from microblog.testing.processes import peak_rss_mb
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.real_login]
-
-
-def peak_rss_mb(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError(f"no VmHWM for {pid}")
 
 
 def test_a_large_upload_does_not_raise_daphnes_peak_memory(site, visitor, tmp_path):

@@ -6,8 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
-import pytest
-
+from microblog.testing.missing import missing
 from microblog.testing.processes import BASE_DIR, Process, free_port, wait_for_port
 
 TEMPLATES = BASE_DIR / "deploy" / "nginx" / "templates"
@@ -42,9 +41,7 @@ def nginx_binary():
     """The nginx of Debian's package; without it the test is skipped, or fails under CI."""
     found = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
     if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("nginx is missing (Debian package nginx; .ci/run installs it)")
-        pytest.skip("nginx is not installed (Debian package nginx)")
+        missing("nginx is not installed (Debian package nginx; .ci/run installs it)")
     return found
 
 

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from django.db import connection
@@ -168,9 +168,22 @@ def running_worker(log_path, *args, **env):
 
 
 def work_horse_pid(worker):
-    """The worker's child process: its work-horse while a job runs (tests start no scheduler)."""
-    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
-    return int(children[0]) if children else None
+    """The worker's work-horse while a job runs, else None: the child that leads a process group
+    of its own (RQ's fork calls setpgrp), so that a --with-scheduler worker's scheduler child,
+    which stays in the worker's group, is never taken for it."""
+    for child in Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split():
+        with suppress(ProcessLookupError):  # it ended since the list was read
+            if os.getpgid(int(child)) == int(child):
+                return int(child)
+    return None
+
+
+def peak_rss_mb(pid):
+    """A process's peak resident memory so far (the kernel's VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"/proc/{pid}/status has no VmHWM")
 
 
 def manage(*args, timeout=600, **env):

@@ -28,6 +28,7 @@ from exports import services
 from exports.models import Task
 from microblog.seeding import seed_posts
 from microblog.testing import processes
+from microblog.testing.missing import missing
 from microblog.testing.waiting import wait_until
 
 UNITS = settings.BASE_DIR / "deploy" / "systemd"
@@ -40,10 +41,7 @@ STOP_BOUND = 120  # this test's own limit on a stop, whatever TimeoutStopSec say
 def systemd_analyze():
     if command := shutil.which("systemd-analyze"):
         return command
-    message = "systemd-analyze is not installed (Debian package systemd)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    missing("systemd-analyze is not installed (Debian package systemd)")
 
 
 def test_systemd_loads_every_line_of_the_units(tmp_path):
@@ -137,21 +135,11 @@ def worker_arguments(service):
     return argv[3:]
 
 
-def work_horse(worker):
-    """The work-horse among the worker's children: RQ forks it into a process group of its own
-    (the scheduler, with --with-scheduler, stays in the worker's)."""
-    horses = [
-        child.pid
-        for child in psutil.Process(worker.pid).children()
-        if os.getpgid(child.pid) == child.pid
-    ]
-    return horses[0] if horses else None
-
-
 def running_export(task, worker):
     """The work-horse once the export has written some of the posts, else None."""
     task.refresh_from_db()
-    return work_horse(worker) if task.status == Task.Status.RUNNING and task.done else None
+    running = task.status == Task.Status.RUNNING and task.done
+    return processes.work_horse_pid(worker) if running else None
 
 
 def stop_during_an_export(service, user, media_root, smtp_server, log_path):
