@@ -135,7 +135,8 @@ def wait_for_port(port, process, timeout=30):
     raise RuntimeError(f"nothing listens on port {port}:\n{process.output()}")
 
 
-def start_daphne(log_path, port=None, bind="127.0.0.1", **env):
+def start_daphne(log_path, port=None, bind="127.0.0.1", options=(), **env):
+    """daphne serving the site; ``options``: more of daphne's command-line options."""
     port = port or free_port()
     process = Process(
         [
@@ -146,6 +147,7 @@ def start_daphne(log_path, port=None, bind="127.0.0.1", **env):
             bind,
             "-p",
             str(port),
+            *options,
             "microblog.asgi:application",
         ],
         child_env(**env),
