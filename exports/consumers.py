@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from exports.payloads import task_message, task_state
 from exports.progress import user_group_name
 from exports.selectors import recent_tasks
-from exports.socket_watch import WatchedTaskSocket, renew
+from exports.socket_watch import WatchedTaskSocket
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +38,10 @@ class TaskConsumer(WatchedTaskSocket, AsyncJsonWebsocketConsumer):
     async def __call__(self, scope, receive, send):
         """AsyncConsumer.__call__, with the process's inbox instead of a channel per socket.
 
-        Channels gives each consumer a channel of its own and a ``receive`` on it; with
-        thousands of sockets in one process, channels-redis serialises those receives on one
-        asyncio.Lock whose waiters (one per socket) are removed from a deque one by one, so
-        each delivered message cost O(sockets) and a burst queued up for hundreds of ms. Here
-        the process's ``_Inbox`` receives once and hands each message to its group's sockets.
+        Channels gives each consumer a channel of its own and a ``receive`` on it: with
+        thousands of sockets in one process, a subscription and a waiting task per socket, and
+        a message decoded once per socket. Here the process's ``_Inbox`` receives once and
+        hands each message to its group's sockets.
         """
         self.scope = scope
         self.messages = asyncio.Queue()
@@ -83,7 +82,8 @@ class TaskConsumer(WatchedTaskSocket, AsyncJsonWebsocketConsumer):
             try:
                 await _inbox(self.channel_layer_alias).leave(self.group, self)
             except (RedisError, OSError) as error:
-                # The membership expires with the channel layer's group_expiry.
+                # Redis is unreachable: the subscription comes back with the connection, and
+                # its messages find no socket here to go to.
                 logger.warning("could not leave group %s (%s)", self.group, error)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
@@ -102,23 +102,20 @@ class TaskConsumer(WatchedTaskSocket, AsyncJsonWebsocketConsumer):
 class _Inbox:
     """One channel per web process (and event loop) for all its task sockets.
 
-    The process joins a user's group while it holds at least one socket of that user, and
-    hands each group message to those sockets' queues, in order. Messages name their group
+    The process subscribes to a user's group while it holds at least one socket of that user,
+    and hands each group message to those sockets' queues, in order. Messages name their group
     (exports.progress.publish). Joins and leaves of one group are applied to Redis in the
     order they were asked, so a leave cannot overtake a later join.
-    """
 
-    # Membership changes in flight at once: a burst of connects or disconnects (every socket
-    # after a Redis restart, a load balancer draining) waits here instead of exhausting the
-    # channel layer's connection pool ("Too many connections" refused sockets).
-    CONCURRENT_CHANGES = 64
+    Redis's failures reach the sockets through the watch (exports/socket_watch.py): the
+    pub/sub layer reconnects by itself, and what it could not deliver meanwhile is lost.
+    """
 
     def __init__(self, layer):
         self.layer = layer
         self.channel = None
         self.members = {}  # group -> WeakSet of consumers (a crashed consumer must not stay)
         self.pending = {}  # group -> the last membership change asked of Redis
-        self.changes = asyncio.Semaphore(self.CONCURRENT_CHANGES)
         self.receiving = None
 
     async def join(self, group, consumer):
@@ -127,10 +124,9 @@ class _Inbox:
             self.channel = self.channel or channel
         self.members.setdefault(group, weakref.WeakSet()).add(consumer)
         if self.receiving is None or self.receiving.done():
-            self.receiving = asyncio.ensure_future(self._receive())
+            self.receiving = asyncio.ensure_future(self._receive(self.channel))
         try:
-            # Every join renews the membership's expiry, as a socket's own group_add did.
-            await self._in_order(group, self.layer.group_add)
+            await self._in_order(group, self.layer.group_add, self.channel)
         except BaseException:
             await self.leave(group, consumer, quiet=True)
             raise
@@ -143,43 +139,40 @@ class _Inbox:
         if sockets:
             return
         del self.members[group]
+        channel = self.channel
         if not self.members and self.receiving is not None:
-            self.receiving.cancel()  # no socket left on this loop (tests run many loops)
-            self.receiving = None  # a join from now on starts a new one
+            # No socket left on this loop (tests run many loops): the layer drops a channel
+            # whose receive is cancelled, so the next join starts with a new one.
+            self.receiving.cancel()
+            self.receiving = None
+            self.channel = None
         try:
-            await self._in_order(group, self.layer.group_discard)
+            await self._in_order(group, self.layer.group_discard, channel)
         except (RedisError, OSError):
             if not quiet:
                 raise
 
-    async def _in_order(self, group, change):
+    async def _in_order(self, group, change, channel):
         previous = self.pending.get(group)
         mine = asyncio.get_running_loop().create_future()
         self.pending[group] = mine
         try:
             if previous is not None:
                 await asyncio.wait([previous])  # never raises; cancelling us spares it
-            async with self.changes:
-                await change(group, self.channel)
+            await change(group, channel)
         finally:
             mine.set_result(None)
             if self.pending.get(group) is mine:
                 del self.pending[group]
 
-    async def _receive(self):
+    async def _receive(self, channel):
         while self.members:
             try:
-                message = await self.layer.receive(self.channel)
+                message = await self.layer.receive(channel)
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # noqa: BLE001 - the inbox must outlive any failure
-                # Redis is down or restarting: this process hears nothing for its sockets, and
-                # their memberships may be gone with Redis's data. Close them, so pages say they
-                # are reconnecting and come back with a fresh snapshot once Redis answers; keep
-                # the inbox for those that do, without spinning.
-                logger.warning("task inbox: could not receive (%s); renewing its sockets", error)
-                await renew([c for sockets in self.members.values() for c in list(sockets)])
-                await asyncio.sleep(1)
+            except Exception:  # one bad message must not silence every socket
+                logger.exception("task inbox: could not read a message")
                 continue
             group = message.get("group")
             sockets = self.members.get(group)
@@ -193,13 +186,9 @@ _inboxes = weakref.WeakKeyDictionary()  # one per event loop (daphne has one; te
 
 
 def _inbox(alias):
-    """This event loop's inbox, on a channel layer instance of its own.
-
-    channels-redis keeps one receive lock per layer instance, bound to the loop that first
-    receives; an inbox whose loop ended mid-receive (a test's loop, closed with its sockets
-    open) would leave that lock to break every later loop's receive. Its own instance dies
-    with its loop instead.
-    """
+    """This event loop's inbox, on a channel layer instance of its own: a job run in this
+    process (tests, a management command) closes its own layer's connection when it ends, and
+    must not close the inbox's subscription with it."""
     loop = asyncio.get_running_loop()
     if loop not in _inboxes:
         _inboxes[loop] = _Inbox(channel_layers.make_backend(alias))

@@ -47,7 +47,7 @@ class Broadcaster:
 
     def close(self) -> None:
         try:
-            self.loop.run_until_complete(self.layer.close_pools())
+            self.loop.run_until_complete(self.layer.flush())  # this loop's connection only
         finally:
             self.loop.close()
 

@@ -1,22 +1,25 @@
 """A watch over each web process's task websockets, restoring what the channel layer loses.
 
-The channel layer is best-effort, and two of its losses would leave a page wrong for good:
+The channel layer (Redis pub/sub) is best-effort, and its losses would leave a page wrong for
+good:
 
-- **Redis restarts.** Group memberships live in Redis; after a restart without persistence
-  they are gone. channels-redis reconnects quietly, so only the one socket that was reading
-  from Redis at that moment notices; every other socket would stay open and hear nothing ever
-  again. The watch follows Redis's ``run_id`` and, when it changes, closes its sockets (code
-  4012: autobahn lets a server send only 1000 or 3000-4999): browsers reconnect, join their
-  group again and receive a fresh snapshot.
-- **Dropped messages.** channels-redis drops a group message for a web process whose queue in
-  Redis is full (a stalled or overloaded process) and expires queued messages after a minute;
-  a worker's publish fails while Redis is unreachable. A missed progress update is harmless; a
-  missed final state would leave a card running forever. So each socket remembers which tasks
-  it last showed unfinished, and the watch reads those rows, in one query per process, every
-  ``CHECK_INTERVAL``: a task that ended at least ``CHECK_INTERVAL`` ago (its own message has had
-  time to arrive; sending it again would be a duplicate) is sent to the sockets still showing it
-  running. The watch keeps, per task, the sockets showing it unfinished, so a check costs
-  what is unfinished, not one step per socket (idle sockets are most of them).
+- **Redis unreachable or restarted.** The layer reconnects and subscribes again by itself, and
+  what was published meanwhile is lost without a word to the sockets: a page would miss a
+  ``queued`` or ``running`` state and never say it had been cut off. The watch asks Redis every
+  ``CHECK_INTERVAL``; when Redis refuses the connection, or answers with another ``run_id``
+  (it restarted), the watch closes its sockets (code 4012: autobahn lets a server send only
+  1000 or 3000-4999). Browsers say they are reconnecting, come back once Redis answers, join
+  their group again and receive a fresh snapshot. An answer that is only slow (an overloaded
+  process) is not taken for an outage.
+- **Dropped messages.** Redis drops a subscriber that stops reading (a stalled or overloaded
+  web process past its output buffer limit) and the layer's reconnection misses what was sent
+  meanwhile; a worker's publish fails while Redis is unreachable. A missed progress update is
+  harmless; a missed final state would leave a card running forever. So each socket remembers
+  which tasks it last showed unfinished, and the watch reads those rows, in one query per
+  process, every ``CHECK_INTERVAL``: a task that ended at least ``CHECK_INTERVAL`` ago (its own
+  message has had time to arrive; sending it again would be a duplicate) is sent to the sockets
+  still showing it running. The watch keeps, per task, the sockets showing it unfinished, so a
+  check costs what is unfinished, not one step per socket (idle sockets are most of them).
 """
 
 import asyncio
@@ -30,6 +33,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from exports.models import Task
 from exports.payloads import task_state
@@ -38,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 RENEW = 4012  # close code: reconnect for a fresh snapshot
 CHECK_INTERVAL = 2.0  # seconds between two looks at Redis and at unfinished tasks, per process
+DOWN = "down"  # what _run_id returns while Redis refuses connections
 
 
 class WatchedTaskSocket:
@@ -128,16 +133,19 @@ class _Watch:
         try:
             while self.consumers:
                 run_id = await _run_id(client)
-                if run_id and known and run_id != known:
-                    await self._renew_all()
-                known = run_id or known
+                if run_id is DOWN:
+                    await self._renew_all("Redis is unreachable")
+                elif run_id:
+                    if known and run_id != known:
+                        await self._renew_all("Redis restarted")
+                    known = run_id
                 await self._catch_up()
                 await asyncio.sleep(CHECK_INTERVAL)
         finally:
             await client.aclose()
 
-    async def _renew_all(self):
-        logger.warning("Redis restarted: renewing %d websocket(s)", len(self.consumers))
+    async def _renew_all(self, reason):
+        logger.warning("%s: renewing %d websocket(s)", reason, len(self.consumers))
         consumers = list(self.consumers)
         self.consumers.clear()
         await renew(consumers)
@@ -178,10 +186,14 @@ def _states_of(task_ids):
 
 
 async def _run_id(client):
+    """Redis's ``run_id``; ``DOWN`` if it refuses the connection; None if it did not answer in
+    time (Redis or this process too busy: not taken for an outage)."""
     try:
         return (await client.info("server"))["run_id"]
+    except RedisTimeoutError:
+        return None
     except (RedisError, OSError):
-        return None  # down: the comparison waits until it answers again
+        return DOWN
 
 
 _watches = weakref.WeakKeyDictionary()  # one per event loop (daphne has one; tests have many)

@@ -163,27 +163,16 @@ WHITENOISE_AUTOREFRESH = not STATIC_MANIFEST
 # embedded server and set REDIS_URL; standalone commands fall back to the conventional local one.
 REDIS_URL = config.url("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
+# Redis pub/sub (channels-redis's RedisPubSubChannelLayer), not its queue-based RedisChannelLayer:
+# a group message is one PUBLISH, pushed to each web process's one subscription, where the
+# queue-based layer cost the worker four round trips and the web process four more per message,
+# one message after the other, which made a burst of exports queue up (bench/RESULTS.md §5).
+# What pub/sub does not keep (a message sent while a web process is disconnected or its
+# subscription was dropped by Redis), exports/socket_watch.py makes good.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            # redis-py's 5 s socket timeout would kill idle websockets (channels_redis#422).
-            # redis-py 8 also caps a pool at 100 connections and then raises "Too many
-            # connections": a burst of websocket connects (group_add) would be refused.
-            "hosts": [
-                {
-                    "address": REDIS_URL,
-                    "socket_timeout": None,
-                    "max_connections": config.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=1000),
-                }
-            ],
-            # Must outlive daphne's websocket timeout (default 24 h) so members stay in groups.
-            "group_expiry": 86400,
-            # Messages Redis holds for one web process before dropping a group message to it
-            # (channels-redis's default, 100, is a fraction of a second of a burst). A final state
-            # dropped anyway still arrives: exports/socket_watch.py.
-            "capacity": config.int("CHANNEL_LAYER_CAPACITY", default=2000),
-        },
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [{"address": REDIS_URL}]},
     },
 }
 
