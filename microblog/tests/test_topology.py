@@ -19,6 +19,7 @@ from exports.models import Task
 from microblog.seeding import seed_posts
 from microblog.testing import processes
 from microblog.testing.visitor import open_websocket
+from microblog.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.fault]
 
@@ -116,7 +117,12 @@ def test_progress_crosses_web_processes_and_a_reconnect_gets_the_current_state(
         progress = [state["progress"] for state in states if state["status"] == "running"]
         assert [p for p in progress if 0 < p < 100], f"no progress between 0 and 100: {states}"
         assert progress == sorted(progress)
-        ran_it = [w for w in workers if f'"task_id": "{task.pk}"' in w.output()]
+
+        # The job logs its success just after publishing it: wait for the line, not the race.
+        def runners():
+            return [w for w in workers if f'"task_id": "{task.pk}"' in w.output()]
+
+        ran_it = wait_until(runners, 30)
         assert len(ran_it) == 1, "exactly one worker ran the export"
 
         reconnected = time.monotonic()
