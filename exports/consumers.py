@@ -8,17 +8,18 @@ import weakref
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.layers import channel_layers
 from channels.utils import await_many_dispatch
+from channels_redis.utils import decode_hosts
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import translation
+from django.utils.module_loading import import_string
 from redis.exceptions import RedisError
 
 from exports.payloads import task_message, task_state
 from exports.progress import user_group_name
 from exports.selectors import recent_tasks
-from exports.socket_watch import WatchedTaskSocket
+from exports.socket_watch import WatchedTaskSocket, subscriber_name
 
 logger = logging.getLogger(__name__)
 
@@ -188,10 +189,17 @@ _inboxes = weakref.WeakKeyDictionary()  # one per event loop (daphne has one; te
 def _inbox(alias):
     """This event loop's inbox, on a channel layer instance of its own: a job run in this
     process (tests, a management command) closes its own layer's connection when it ends, and
-    must not close the inbox's subscription with it."""
+    must not close the inbox's subscription with it. The instance names its Redis connections
+    (socket_watch.subscriber_name), so that the watch can tell when the subscription broke."""
     loop = asyncio.get_running_loop()
     if loop not in _inboxes:
-        _inboxes[loop] = _Inbox(channel_layers.make_backend(alias))
+        config = settings.CHANNEL_LAYERS[alias]
+        options = dict(config.get("CONFIG", {}))
+        name = subscriber_name()
+        options["hosts"] = [
+            {**host, "client_name": name} for host in decode_hosts(options.get("hosts"))
+        ]
+        _inboxes[loop] = _Inbox(import_string(config["BACKEND"])(**options))
     return _inboxes[loop]
 
 

@@ -24,6 +24,7 @@ good:
 
 import asyncio
 import logging
+import os
 import weakref
 from datetime import datetime, timedelta
 
@@ -42,7 +43,6 @@ logger = logging.getLogger(__name__)
 
 RENEW = 4012  # close code: reconnect for a fresh snapshot
 CHECK_INTERVAL = 2.0  # seconds between two looks at Redis and at unfinished tasks, per process
-DOWN = "down"  # what _run_id returns while Redis refuses connections
 
 
 class WatchedTaskSocket:
@@ -129,16 +129,12 @@ class _Watch:
         client = redis.asyncio.Redis.from_url(
             settings.REDIS_URL, socket_timeout=CHECK_INTERVAL, socket_connect_timeout=CHECK_INTERVAL
         )
-        known = None
+        seen = {}  # what the last look at Redis found
         try:
             while self.consumers:
-                run_id = await _run_id(client)
-                if run_id is DOWN:
-                    await self._renew_all("Redis is unreachable")
-                elif run_id:
-                    if known and run_id != known:
-                        await self._renew_all("Redis restarted")
-                    known = run_id
+                reason = await _why_messages_were_lost(client, seen)
+                if reason:
+                    await self._renew_all(reason)
                 await self._catch_up()
                 await asyncio.sleep(CHECK_INTERVAL)
         finally:
@@ -147,7 +143,8 @@ class _Watch:
     async def _renew_all(self, reason):
         logger.warning("%s: renewing %d websocket(s)", reason, len(self.consumers))
         consumers = list(self.consumers)
-        self.consumers.clear()
+        for consumer in consumers:
+            self.discard(consumer)  # closing: its snapshot on reconnect replaces any catch-up
         await renew(consumers)
 
     async def _catch_up(self):
@@ -185,15 +182,33 @@ def _states_of(task_ids):
     return [task_state(task) for task in Task.objects.filter(pk__in=task_ids)]
 
 
-async def _run_id(client):
-    """Redis's ``run_id``; ``DOWN`` if it refuses the connection; None if it did not answer in
-    time (Redis or this process too busy: not taken for an outage)."""
+def subscriber_name():
+    """The Redis client name of this process's (this event loop's) task subscription
+    (exports.consumers._inbox), by which the watch tells when it was broken."""
+    return f"microblog-tasks-{os.getpid()}-{id(asyncio.get_running_loop()):x}"
+
+
+async def _why_messages_were_lost(client, seen):
+    """Why the sockets may have missed messages since the last look (``seen``, updated), or
+    None: Redis refused the connection, restarted (another ``run_id``), or the subscription's
+    connection is not the one it was (the layer reconnected, quietly). An answer that did not
+    come in time (Redis or this process too busy) is not taken for an outage."""
     try:
-        return (await client.info("server"))["run_id"]
+        run_id = (await client.info("server"))["run_id"]
+        subscribers = await client.client_list(_type="pubsub")
     except RedisTimeoutError:
         return None
     except (RedisError, OSError):
-        return DOWN
+        seen.clear()
+        return "Redis is unreachable"
+    ids = [entry["id"] for entry in subscribers if entry["name"] == subscriber_name()]
+    before = dict(seen)
+    seen.update(run_id=run_id, subscription=ids[0] if ids else None)
+    if before.get("run_id", run_id) != run_id:
+        return "Redis restarted"
+    if before.get("subscription") and before["subscription"] != seen["subscription"]:
+        return "the task subscription was broken"
+    return None
 
 
 _watches = weakref.WeakKeyDictionary()  # one per event loop (daphne has one; tests have many)

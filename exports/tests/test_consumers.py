@@ -5,9 +5,11 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
+from django.utils import timezone
 
 from exports.models import Task
 from exports.progress import Broadcaster, user_group_name
+from exports.socket_watch import CHECK_INTERVAL
 from exports.tests.conftest import communicator, connected_past_snapshot, run
 from exports.transitions import move
 from microblog.testing.factories import TaskFactory
@@ -223,6 +225,28 @@ def test_a_job_closing_its_channel_layer_in_the_same_process_spares_the_sockets(
         await database_sync_to_async(move)(task, to=Task.Status.RUNNING, done=1, total=4)
         message = await ws.receive_json_from(timeout=5)
         assert (message["task"]["id"], message["task"]["progress"]) == (task.pk, 25)
+        await ws.disconnect()
+
+    run(body)
+
+
+def test_a_final_state_that_was_never_published_still_reaches_the_socket(ws_headers, user):
+    """A worker's publish can fail while the web process's subscription is fine (Redis out of
+    the worker's reach alone, for a moment): the watch reads the row and sends the final."""
+    task = TaskFactory(user=user, status=Task.Status.RUNNING)
+    headers = ws_headers(user)
+
+    def ended_without_a_message():
+        Task.objects.filter(pk=task.pk).update(
+            status=Task.Status.SUCCEEDED, finished_at=timezone.now(), updated_at=timezone.now()
+        )
+
+    async def body():
+        ws = communicator(headers)
+        assert [shown["status"] for shown in await connected_past_snapshot(ws)] == ["running"]
+        await database_sync_to_async(ended_without_a_message)()
+        message = await ws.receive_json_from(timeout=3 * CHECK_INTERVAL + 5)
+        assert (message["task"]["id"], message["task"]["status"]) == (task.pk, "succeeded")
         await ws.disconnect()
 
     run(body)
