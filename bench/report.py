@@ -180,8 +180,8 @@ FIGURES = [
         "websocket_burst",
         "≤ 50 ms",
         p99(("websockets", "messages"), ("websockets", "latency_ms", "p99"), 50),
-        "stalls before daphne's first send (2 cores shared by work-horses, PostgreSQL, Redis,"
-        " daphne and the load generator); the fan-out to 20 tabs adds at most ~22 ms (§5)",
+        "2 cores shared by work-horses, PostgreSQL, Redis, daphne and the load generator;"
+        " one PUBLISH per state, daphne's loop never held by a sweep over every socket (§5)",
     ),
     Figure(
         "idle websockets on one daphne",
@@ -189,7 +189,7 @@ FIGURES = [
         "10,000 at ≤ 48 KiB each",
         per_socket,
         "per socket: Twisted's protocol, the middlewares' scopes, the consumer and its"
-        " queue; one channel-layer receive per process (§5)",
+        " queue; one channel-layer subscription per process (§5)",
     ),
     Figure(
         "1M-post import POST → succeeded, ratio to a bulk insert of the same rows (floor)",
