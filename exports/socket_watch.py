@@ -201,12 +201,14 @@ async def _why_messages_were_lost(client, seen):
     except (RedisError, OSError):
         seen.clear()
         return "Redis is unreachable"
-    ids = [entry["id"] for entry in subscribers if entry["name"] == subscriber_name()]
-    before = dict(seen)
-    seen.update(run_id=run_id, subscription=ids[0] if ids else None)
-    if before.get("run_id", run_id) != run_id:
+    name = subscriber_name()
+    subscription = next((entry["id"] for entry in subscribers if entry["name"] == name), None)
+    restarted = seen.get("run_id", run_id) != run_id
+    broken = seen.get("subscription") not in (None, subscription)
+    seen.update(run_id=run_id, subscription=subscription)
+    if restarted:
         return "Redis restarted"
-    if before.get("subscription") and before["subscription"] != seen["subscription"]:
+    if broken:
         return "the task subscription was broken"
     return None
 
