@@ -1,6 +1,6 @@
 """Print a Markdown table of websocket_scale.py runs kept side by side (an A/B comparison).
 
-    python bench/compare_runs.py bench/results/one-off/2026-12-05-channel-layer/*.json
+python bench/compare_runs.py bench/results/one-off/2026-12-05-channel-layer/*.json
 """
 
 import json
