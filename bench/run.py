@@ -26,6 +26,7 @@ BENCHMARKS = {
     "export_throughput": ("export_throughput", []),
     "progress_latency": ("progress_latency", []),
     "worker_throughput": ("worker_throughput", []),
+    "job_overhead": ("job_overhead", []),
     "web_load": ("web_load", []),
     "websocket_scale": ("websocket_scale", []),  # 10,000 sockets: memory per socket
     # The latency target's own condition: a 50-export burst while 5,000 sockets are open.

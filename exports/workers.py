@@ -19,6 +19,7 @@ It also survives what real operation does to it:
 """
 
 import ctypes
+import gc
 import logging
 import os
 import signal
@@ -35,6 +36,7 @@ from rq.worker import Worker
 from rq.worker_registration import register
 
 from exports.partials import discard_partials_of
+from exports.preload import preload
 from exports.reconciliation import reconcile_active_tasks
 from exports.retention import purge_expired_exports
 
@@ -75,6 +77,7 @@ class ReconcilingWorker(Worker):
         self._redis_lost = False
         super().__init__(*args, **kwargs)
         os.register_at_fork(after_in_child=die_with_the_worker)
+        preload()
 
     @property
     def dequeue_timeout(self):
@@ -86,7 +89,14 @@ class ReconcilingWorker(Worker):
 
     def fork_work_horse(self, job, queue):
         close_database_connections()
-        super().fork_work_horse(job, queue)
+        # The horse inherits the worker's objects: frozen, its collections never walk them,
+        # which would copy every page of them that the fork still shares. The worker collects
+        # them as before once the horse is forked.
+        gc.freeze()
+        try:
+            super().fork_work_horse(job, queue)
+        finally:
+            gc.unfreeze()
 
     def perform_job(self, job, queue, execution):
         """In the work-horse: start from no connection, and close what the job opened."""
