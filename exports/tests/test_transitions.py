@@ -4,12 +4,14 @@ write, creation included, reaches the owner's open pages once committed."""
 import time
 
 import pytest
+import redis
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.db import transaction
 
 from exports import reasons, services, transitions
 from exports.models import Task
+from exports.progress import Broadcaster
 from exports.tests.conftest import communicator, connected_past_snapshot, run
 from exports.transitions import TRANSITIONS, IllegalTransition
 from microblog.embedded_redis import EmbeddedRedis
@@ -162,3 +164,45 @@ def test_with_atomic_requests_a_redis_failure_tells_the_user_and_fails_the_task(
     task = Task.objects.get()
     assert (task.status, task.error_code) == (S.FAILED, reasons.QUEUE_FAILED)
     assert not Task.objects.active().exists()
+
+
+def _channel_layer_on(settings, url):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": url}]},
+        }
+    }
+
+
+def test_a_jobs_broadcaster_is_connected_before_the_job_writes_its_first_state(
+    private_redis, settings
+):
+    """Its first publish, the running state, must not wait for a connection to open."""
+    server = private_redis[-1]
+    _channel_layer_on(settings, server.url)
+    watcher = redis.Redis.from_url(server.url)
+
+    def others():
+        return len(watcher.client_list()) - 1
+
+    assert others() == 0
+    broadcaster = Broadcaster()
+    try:
+        assert others() == 1
+        broadcaster.send("user-1.tasks", {"type": "task.update", "group": "user-1.tasks"})
+        assert others() == 1
+    finally:
+        broadcaster.close()
+        watcher.close()
+
+
+def test_a_broadcaster_made_while_redis_is_down_lets_the_job_go_on(settings):
+    dead = EmbeddedRedis().start()
+    dead.stop()
+    _channel_layer_on(settings, dead.url)
+
+    broadcaster = Broadcaster()
+
+    assert broadcaster.redis_unavailable()
+    broadcaster.close()
