@@ -14,7 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from exports.routing import websocket_urlpatterns  # noqa: E402
 from imports.size_guard import ImportSizeGuard  # noqa: E402
 from microblog.backpressure import ResponseBackpressure  # noqa: E402
-from microblog.connection_checks import spread_timeout_checks  # noqa: E402
+from microblog.connection_checks import spread_connection_checks  # noqa: E402
 from microblog.logging import route_daphne_access_log  # noqa: E402
 from microblog.metrics import OpenWebsocketsMiddleware  # noqa: E402
 from microblog.request_bodies import leave_request_bodies_to_django  # noqa: E402
@@ -23,7 +23,7 @@ from microblog.websocket_origins import SameOriginValidator  # noqa: E402
 
 route_daphne_access_log()  # daphne's access log in the same one-event-per-line format
 leave_request_bodies_to_django()  # daphne's Twisted would parse every upload once more
-spread_timeout_checks()  # daphne's sweep over every socket at once held the loop for 20-70 ms
+spread_connection_checks()  # daphne's sweeps over every socket at once held the loop 20-70 ms
 
 application = MalformedRequestGuard(
     ProtocolTypeRouter(

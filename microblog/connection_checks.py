@@ -1,20 +1,28 @@
-"""Spread daphne's connection timeout checks over its 2-second period.
+"""Spread daphne's two periodic sweeps over all its connections, a slice at a time.
 
-Every 2 seconds daphne's ``Server.timeout_checker`` calls ``check_timeouts()`` on every open
-connection in one go, on the event loop: the websocket and HTTP timeouts, and a ping to each
-websocket idle for ``--ping-interval``. With 5,000 websockets that sweep blocked the loop for
-21-73 ms every 2 s on a 2-core machine, and the task states that arrived meanwhile waited: it
-was the tail of the progress latency (bench/RESULTS.md §5). Here the same checks run a slice
-at a time, ``SLICES`` times per period, so each connection is still checked every 2 s and the
-loop is never held for more than a slice.
+daphne runs two sweeps on its event loop, each over every open connection in one go:
+``Server.timeout_checker`` every 2 s (the websocket and HTTP timeouts, and a ping to each
+websocket idle for ``--ping-interval``) and ``Server.application_checker`` every second (reaps
+the application instances of closed connections). With 5,000 websockets on a busy 2-core
+machine the first held the loop for 21-73 ms and the second for 6-20 ms, and the task states
+that arrived meanwhile waited: they were the tail of the progress latency. Twentieths of the
+first still held it for up to 53 ms (bench/RESULTS.md §5). Here both run a hundredth of the
+connections at a time, each connection still checked once per period.
 """
 
+import asyncio
 import functools
+import logging
 import math
 import sys
+import time
+from concurrent.futures import CancelledError
 
-PERIOD = 2.0  # seconds: daphne's own (daphne.server.Server.run schedules the first sweep)
-SLICES = 20
+logger = logging.getLogger("daphne.server")  # what it logs is daphne's, as daphne words it
+
+SLICES = 100
+TIMEOUT_PERIOD = 2.0  # seconds: daphne's own (daphne.server.Server.run schedules both)
+APPLICATION_PERIOD = 1.0
 
 
 class Rounds:
@@ -36,22 +44,69 @@ class Rounds:
         return [protocol for protocol in batch if protocol in connections]
 
 
-def spread_timeout_checks():
-    """Make daphne's timeout sweep incremental; idempotent. Does nothing unless daphne is what
-    serves (its server module is imported by then, before it schedules the first sweep)."""
+def spread_connection_checks():
+    """Make daphne's sweeps incremental; idempotent. Does nothing unless daphne is what serves
+    (its server module is imported by then, before it schedules the first sweeps)."""
     server_module = sys.modules.get("daphne.server")
     if server_module is None:
         return
     server = server_module.Server
     if getattr(server.timeout_checker, "spread", False):
         return
+    reactor = server_module.reactor
 
     @functools.wraps(server.timeout_checker)
     def timeout_checker(self):
         rounds = self.__dict__.setdefault("timeout_rounds", Rounds())
-        for protocol in rounds.next_slice(self.connections):
-            protocol.check_timeouts()
-        server_module.reactor.callLater(PERIOD / SLICES, self.timeout_checker)
+        try:
+            for protocol in rounds.next_slice(self.connections):
+                protocol.check_timeouts()
+        finally:  # one connection's failure must not end the checks of all
+            reactor.callLater(TIMEOUT_PERIOD / SLICES, self.timeout_checker)
 
-    timeout_checker.spread = True
+    @functools.wraps(server.application_checker)
+    def application_checker(self):
+        rounds = self.__dict__.setdefault("application_rounds", Rounds())
+        try:
+            for protocol in rounds.next_slice(self.connections):
+                check_application(self, protocol)
+        finally:
+            reactor.callLater(APPLICATION_PERIOD / SLICES, self.application_checker)
+
+    timeout_checker.spread = application_checker.spread = True
     server.timeout_checker = timeout_checker
+    server.application_checker = application_checker
+
+
+def check_application(server, protocol):
+    """daphne 4.2.3's ``Server.application_checker`` for one connection: cancel an application
+    that outlived its closed connection by ``application_close_timeout``, report how a finished
+    one ended, and forget the connection once both are over."""
+    details = server.connections[protocol]
+    disconnected = details.get("disconnected", None)
+    application_instance = details.get("application_instance", None)
+    overdue = disconnected and time.time() - disconnected > server.application_close_timeout
+    if overdue and application_instance and not application_instance.done():
+        logger.warning(
+            "Application instance %r for connection %s took too long to shut down and was killed.",
+            application_instance,
+            repr(protocol),
+        )
+        application_instance.cancel()
+    if application_instance and application_instance.done():
+        try:
+            exception = application_instance.exception()
+        except (CancelledError, asyncio.CancelledError):
+            pass
+        else:
+            if exception:
+                if isinstance(exception, KeyboardInterrupt):
+                    server.stop()  # the protocol asks the server to exit (tests)
+                else:
+                    logger.error("Exception inside application: %s", exception, exc_info=exception)
+                    if not disconnected:
+                        protocol.handle_exception(exception)
+        del details["application_instance"]
+        application_instance = None
+    if not application_instance and disconnected:
+        del server.connections[protocol]

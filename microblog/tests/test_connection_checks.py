@@ -1,4 +1,4 @@
-"""daphne's timeout checks, a slice at a time (microblog/connection_checks.py)."""
+"""daphne's timeout and application checks, a slice at a time (microblog/connection_checks.py)."""
 
 import asyncio
 import subprocess
@@ -8,7 +8,7 @@ import time
 import pytest
 import websockets
 
-from microblog.connection_checks import Rounds
+from microblog.connection_checks import Rounds, check_application
 from microblog.testing import processes
 from microblog.testing.factories import PASSWORD
 from microblog.testing.visitor import Visitor
@@ -91,11 +91,89 @@ async def _lifetimes(base_url, session_id, count):
     return [task.result() for task in done]
 
 
-def test_serving_the_site_with_daphne_installs_the_spread_checker():
+def test_serving_the_site_with_daphne_installs_the_spread_checkers():
     """daphne imports its server, then the application: the checker must be in place by the
     time daphne schedules its first sweep (a process of its own: daphne's import installs
     Twisted's reactor)."""
     check = (
-        "import daphne.server, microblog.asgi; assert daphne.server.Server.timeout_checker.spread"
+        "import daphne.server, microblog.asgi; from daphne.server import Server;"
+        " assert Server.timeout_checker.spread and Server.application_checker.spread"
     )
     subprocess.run([sys.executable, "-c", check], env=processes.child_env(), check=True)
+
+
+class _Server:
+    application_close_timeout = 10
+
+    def __init__(self, **connections):
+        self.connections = connections
+        self.stopped = False
+
+    def stop(self):
+        self.stopped = True
+
+
+class _Protocol:
+    def __init__(self):
+        self.exceptions = []
+
+    def handle_exception(self, exception):
+        self.exceptions.append(exception)
+
+
+def _application(loop, *, result=None, exception=None, done=True):
+    future = loop.create_future()
+    if exception is not None:
+        future.set_exception(exception)
+    elif done:
+        future.set_result(result)
+    return future
+
+
+def test_the_application_check_forgets_a_closed_connection_once_its_application_ended():
+    loop = asyncio.new_event_loop()
+    closed, open_ = _Protocol(), _Protocol()
+    server = _Server()
+    server.connections = {
+        closed: {"disconnected": time.time(), "application_instance": _application(loop)},
+        open_: {"application_instance": _application(loop, done=False)},
+    }
+
+    for protocol in list(server.connections):
+        check_application(server, protocol)
+
+    assert list(server.connections) == [open_]
+    assert not server.connections[open_]["application_instance"].done()
+    loop.close()
+
+
+def test_the_application_check_cancels_an_application_that_outlived_its_connection():
+    loop = asyncio.new_event_loop()
+    protocol = _Protocol()
+    server = _Server()
+    stuck = loop.create_task(asyncio.sleep(3600))  # a consumer that never returns
+    long_ago = time.time() - server.application_close_timeout - 1
+    server.connections = {protocol: {"disconnected": long_ago, "application_instance": stuck}}
+
+    check_application(server, protocol)
+    assert protocol in server.connections, "kept until the cancelled application has ended"
+    loop.run_until_complete(asyncio.wait([stuck]))
+    check_application(server, protocol)
+
+    assert stuck.cancelled()
+    assert server.connections == {}
+    loop.close()
+
+
+def test_the_application_check_hands_a_crash_to_its_open_connection():
+    loop = asyncio.new_event_loop()
+    protocol = _Protocol()
+    crash = RuntimeError("boom")
+    server = _Server()
+    server.connections = {protocol: {"application_instance": _application(loop, exception=crash)}}
+
+    check_application(server, protocol)
+
+    assert protocol.exceptions == [crash]
+    assert server.connections == {protocol: {}}, "the connection stays until it closes"
+    loop.close()
