@@ -68,6 +68,19 @@ def test_when_redis_is_down_the_task_ends_failed_with_a_clear_message(user, sett
     assert not Task.objects.active().exists()
 
 
+def test_launches_share_the_process_redis_client_and_follow_its_url(user, redis_client, settings):
+    """One client per process: django_rq alone opens a connection per launch."""
+    first = services.export_launch(user=user)
+    services.cancel_task(task=first)
+    services.export_launch(user=user)
+    queue = services.get_queue()
+    assert queue.connection is services.get_queue().connection
+    assert queue.connection.client_list(), "the shared client reaches the test's Redis"
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0", "DEFAULT_TIMEOUT": 60}}
+
+    assert services.get_queue().connection is not queue.connection
+
+
 def test_exports_are_rate_limited_per_hour(user, redis_client, settings):
     settings.EXPORTS_PER_HOUR = 2
     TaskFactory(user=user, status=Task.Status.SUCCEEDED)
