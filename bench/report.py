@@ -186,8 +186,9 @@ FIGURES = [
         "websocket_burst",
         "≤ 50 ms",
         p99(("websockets", "messages"), ("websockets", "latency_ms", "p99"), 50),
-        "2 cores shared by work-horses, PostgreSQL, Redis, daphne and the load generator;"
-        " one PUBLISH per state, daphne's loop never held by a sweep over every socket (§5)",
+        "2 cores full during the burst (work-horses, PostgreSQL, daphne, the load generator),"
+        " every hop waits for one; a full collection of daphne's ~1M objects stops all for"
+        " ~1 s when it lands in a burst (§5)",
     ),
     Figure(
         "idle websockets on one daphne",
