@@ -90,6 +90,7 @@ class Listener:
                 additional_headers={"Cookie": f"sessionid={session}", "Origin": origin},
                 open_timeout=120,
                 max_queue=None,
+                ping_interval=None,  # as a browser: it answers daphne's pings, sends none
             )
         except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as error:
             opened.set_exception(error)

@@ -34,7 +34,9 @@ async def listen(socket):
 async def main():
     sockets = [
         await websockets.connect(
-            url, additional_headers={"Cookie": f"sessionid={s}", "Origin": origin}
+            url,
+            additional_headers={"Cookie": f"sessionid={s}", "Origin": origin},
+            ping_interval=None,  # as a browser: it answers daphne's pings, sends none
         )
         for s in sessions
     ]
