@@ -16,6 +16,9 @@ It also survives what real operation does to it:
   instead of exiting.
 - When a job ends, however it ended, its unfinished file is deleted and its Task settled.
 - Its children (work-horse, scheduler) end with it, so none is left holding its sockets.
+
+Before it forks any, it builds what each work-horse would otherwise build again
+(exports/preload.py).
 """
 
 import ctypes
