@@ -78,9 +78,12 @@ class ReconcilingWorker(Worker):
         kwargs.setdefault("job_monitoring_interval", settings.RQ_JOB_MONITORING_INTERVAL)
         kwargs.setdefault("maintenance_interval", settings.RQ_MAINTENANCE_INTERVAL)
         self._redis_lost = False
+        # Before RQ's constructor: it ends by waiting for Redis (_set_ip_address), and work()
+        # must follow that wait at once, as RQ's start-up outside the constructor does not
+        # wait for a Redis that went away meanwhile.
+        preload()
         super().__init__(*args, **kwargs)
         os.register_at_fork(after_in_child=die_with_the_worker)
-        preload()
 
     @property
     def dequeue_timeout(self):
