@@ -54,28 +54,29 @@ def spread_connection_checks():
     if getattr(server.timeout_checker, "spread", False):
         return
     reactor = server_module.reactor
+    _spread(server, reactor, "timeout_checker", TIMEOUT_PERIOD, _check_timeouts)
+    _spread(server, reactor, "application_checker", APPLICATION_PERIOD, check_application)
 
-    @functools.wraps(server.timeout_checker)
-    def timeout_checker(self):
-        rounds = self.__dict__.setdefault("timeout_rounds", Rounds())
+
+def _spread(server, reactor, name, period, check):
+    """Replace ``server.<name>``, daphne's sweep every ``period`` seconds, with one that calls
+    ``check(server, protocol)`` on a slice of the connections every ``period / SLICES``."""
+
+    @functools.wraps(getattr(server, name))
+    def checker(self):
+        rounds = self.__dict__.setdefault(f"{name}_rounds", Rounds())
         try:
             for protocol in rounds.next_slice(self.connections):
-                protocol.check_timeouts()
+                check(self, protocol)
         finally:  # one connection's failure must not end the checks of all
-            reactor.callLater(TIMEOUT_PERIOD / SLICES, self.timeout_checker)
+            reactor.callLater(period / SLICES, getattr(self, name))
 
-    @functools.wraps(server.application_checker)
-    def application_checker(self):
-        rounds = self.__dict__.setdefault("application_rounds", Rounds())
-        try:
-            for protocol in rounds.next_slice(self.connections):
-                check_application(self, protocol)
-        finally:
-            reactor.callLater(APPLICATION_PERIOD / SLICES, self.application_checker)
+    checker.spread = True
+    setattr(server, name, checker)
 
-    timeout_checker.spread = application_checker.spread = True
-    server.timeout_checker = timeout_checker
-    server.application_checker = application_checker
+
+def _check_timeouts(server, protocol):
+    protocol.check_timeouts()
 
 
 def check_application(server, protocol):
