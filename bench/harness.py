@@ -107,6 +107,14 @@ def percentile(values, fraction):
     return values[min(len(values) - 1, round(fraction * (len(values) - 1)))]
 
 
+def cpu_seconds(pid, reaped_children=False):
+    """A process's user + system CPU from /proc; with ``reaped_children``, also that of the
+    children it has waited for (a postmaster's ended backends, say)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    last = 15 if reaped_children else 13  # utime, stime[, cutime, cstime]
+    return sum(int(value) for value in fields[11:last]) / os.sysconf("SC_CLK_TCK")
+
+
 def machine():
     cpu = ""
     for line in Path("/proc/cpuinfo").read_text().splitlines():

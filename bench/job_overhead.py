@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import machine, setup_django, start_redis, user_with_posts
+from harness import cpu_seconds, machine, setup_django, start_redis, user_with_posts
 
 parser = argparse.ArgumentParser()
 parser.add_argument("vendor", choices=["sqlite", "postgres"])
@@ -30,6 +30,8 @@ options = parser.parse_args()
 redis_server = start_redis()
 setup_django(options.vendor, EXPORTS_PER_HOUR=0)
 
+from django.db import connection  # noqa: E402
+
 from exports.jobs import export_posts  # noqa: E402
 from exports.kinds import EXPORT_POSTS  # noqa: E402
 from exports.models import Task  # noqa: E402
@@ -38,7 +40,6 @@ from exports.transitions import create_task  # noqa: E402
 
 out = Path(tempfile.mkdtemp(prefix="bench-job-overhead-"))
 users = [user_with_posts(f"bench_jo{i:03d}", options.posts) for i in range(options.exports)]
-POSTMASTER_PID = Path("/var/lib/postgresql/15/main/postmaster.pid")
 
 
 def own_cpu():
@@ -52,12 +53,16 @@ def children_cpu():
 
 
 def postgres_cpu():
-    """The server's backends' CPU, once they have ended (the postmaster reaps them)."""
-    if options.vendor != "postgres" or not POSTMASTER_PID.exists():
+    """The server's backends' CPU, once they have ended (the postmaster reaps them); None
+    unless the server is PostgreSQL on this machine."""
+    if connection.vendor != "postgresql":
         return None
-    pid = POSTMASTER_PID.read_text().split()[0]
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW data_directory")
+        postmaster = Path(cursor.fetchone()[0]) / "postmaster.pid"
+    if not postmaster.exists():
+        return None
+    return cpu_seconds(postmaster.read_text().split()[0], reaped_children=True)
 
 
 def run_worker():

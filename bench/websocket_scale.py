@@ -27,7 +27,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from harness import machine, percentile, setup_django, start_redis, user_with_posts
+from harness import cpu_seconds, machine, percentile, setup_django, start_redis, user_with_posts
 
 parser = argparse.ArgumentParser()
 parser.add_argument("vendor", choices=["sqlite", "postgres"])
@@ -62,7 +62,6 @@ owners = [user_with_posts(u.username, 2000) for u in users[: options.exports]]
 for extra in range(options.exports, min(options.exports * options.tabs, options.clients)):
     sessions[extra] = sessions[extra % options.exports]
 Task.objects.filter(user__in=users).delete()
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid):
@@ -70,11 +69,6 @@ def rss_kib(pid):
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def cpu_seconds(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 class Listener:
