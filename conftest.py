@@ -24,16 +24,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(request, settings):
-    """PBKDF2 costs ~0.5 s per user and is not what tests test. End-to-end and ``real_login``
-    tests keep it: their users log in through real server processes that only know the
-    production hashers."""
-    real = request.node.get_closest_marker("e2e") or request.node.get_closest_marker("real_login")
-    if real is None:
-        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def password():
     return PASSWORD

@@ -27,7 +27,7 @@ from microblog.testing.factories import PASSWORD, UserFactory
 from microblog.testing.visitor import Visitor
 from microblog.testing.waiting import wait_until
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.real_login]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
 
 def _close_code(socket, timeout):

@@ -16,7 +16,7 @@ from microblog.testing.factories import PASSWORD
 from microblog.testing.visitor import Visitor
 from microblog.testing.waiting import wait_until
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.real_login]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
 
 def test_worker_and_web_ride_out_a_redis_restart_during_an_export(

@@ -12,7 +12,7 @@ import pytest
 from imports.tests.archives import posts, write_archive
 from microblog.testing.processes import peak_rss_mb
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.real_login]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def test_a_large_upload_does_not_raise_daphnes_peak_memory(site, visitor, tmp_path):

@@ -21,7 +21,7 @@ from microblog.testing.factories import PASSWORD, UserFactory
 from microblog.testing.visitor import Visitor
 from microblog.testing.waiting import wait_until
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.real_login]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def finished(visitor, task_id, timeout=120):

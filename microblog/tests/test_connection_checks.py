@@ -41,7 +41,6 @@ def test_a_connection_closed_mid_round_is_skipped_and_one_opened_waits_for_the_n
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.real_login
 def test_daphne_still_times_out_every_websocket_with_its_checks_spread(user, tmp_path):
     """Each of 200 sockets is closed by daphne's --websocket_timeout, no sooner: every connection
     is still checked, through the spread checker that asgi.py installs."""

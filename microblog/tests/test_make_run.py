@@ -23,7 +23,6 @@ HONCHO = "honcho start --procfile Procfile.dev --env /dev/null --port {port} web
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.fault,
-    pytest.mark.real_login,
     pytest.mark.django_db(transaction=True),
 ]
 

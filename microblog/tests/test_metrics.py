@@ -168,7 +168,6 @@ def non_loopback_address():
 
 @pytest.mark.slow
 @pytest.mark.fault
-@pytest.mark.real_login
 @pytest.mark.django_db(transaction=True)
 def test_two_webs_and_two_workers_one_killed_mid_export_report_what_the_database_holds(
     redis_client, media_root, smtp_server, tmp_path, settings

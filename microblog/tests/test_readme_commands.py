@@ -21,7 +21,7 @@ from microblog.testing import processes
 from microblog.testing.visitor import Visitor
 from microblog.testing.waiting import wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.real_login]
+pytestmark = [pytest.mark.slow]
 
 
 def first_steps():
