@@ -34,6 +34,10 @@ result = subprocess.run(
 wall = time.monotonic() - started
 summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
 counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|skipped|errors?)", summary)}
+# pytest's -ra summary: "SKIPPED [4] exports/tests/test_x.py:31: needs PostgreSQL: ..."
+skip_reasons = {}
+for n, reason in re.findall(r"^SKIPPED \[(\d+)\] [^:]+:\d+: (.*)$", result.stdout, re.M):
+    skip_reasons[reason] = skip_reasons.get(reason, 0) + int(n)
 if result.returncode:
     print(result.stdout[-5000:], file=sys.stderr)
     sys.exit(f"make test failed: {summary}")
@@ -48,6 +52,7 @@ print(
             "passed": counts.get("passed", 0),
             "skipped": counts.get("skipped", 0),
             "failed": counts.get("failed", 0),
+            "skip_reasons": skip_reasons,
             "pytest_summary": summary,
         },
         indent=2,
