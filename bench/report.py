@@ -196,10 +196,9 @@ FIGURES = [
         "websocket_burst",
         "≤ 50 ms",
         p99(("websockets", "messages"), ("websockets", "latency_ms", "p99"), 50),
-        "2 cores full during the burst (work-horses, PostgreSQL, daphne, the load generator),"
-        " every hop waits for one; stalls of 0.2-1.3 s from run to run, one of them a full"
-        " collection of daphne's ~1M objects when it lands in a burst, the others not traced"
-        " (§5)",
+        "2 cores 98 % busy in the burst (work-horses, PostgreSQL, daphne, the load"
+        " generator): every hop waits for one; daphne's full collections (0.5-1.3 s) wait for a"
+        " quiet second, the load generator runs none while it measures (§5)",
     ),
     Figure(
         "idle websockets on one daphne",
