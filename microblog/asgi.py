@@ -27,16 +27,17 @@ leave_request_bodies_to_django()  # daphne's Twisted would parse every upload on
 spread_connection_checks()  # daphne's sweeps over every socket at once held the loop 20-70 ms
 collect_when_quiet()  # a full collection with 5,000 sockets held it 0.5-1.3 s
 
-application = CountSends(
-    MalformedRequestGuard(
-        ProtocolTypeRouter(
-            {
-                # daphne holds response bodies in memory unless the sender waits (SPEC §8).
-                "http": ResponseBackpressure(ImportSizeGuard(django_asgi_app)),
-                "websocket": OpenWebsocketsMiddleware(
+application = MalformedRequestGuard(
+    ProtocolTypeRouter(
+        {
+            # daphne holds response bodies in memory unless the sender waits (SPEC §8). The
+            # pacing needs daphne's own send: CountSends, which wraps it, goes inside.
+            "http": ResponseBackpressure(CountSends(ImportSizeGuard(django_asgi_app))),
+            "websocket": CountSends(
+                OpenWebsocketsMiddleware(
                     SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
-                ),
-            }
-        )
+                )
+            ),
+        }
     )
 )
