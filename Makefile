@@ -99,6 +99,7 @@ bench: $(VENV)/.dev
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # After changing user-facing texts: update locale/*/LC_MESSAGES/*.po (needs GNU gettext), translate
 # the new entries, then run it again to compile the .mo files; commit both. microblog/tests/

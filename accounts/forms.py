@@ -1,4 +1,4 @@
-"""Sign-up and profile forms; field names follow Django's own auth forms (SPEC §5)."""
+"""Sign-up and profile forms; field names follow Django's own auth forms."""
 
 from django import forms
 from django.contrib.auth.forms import UserCreationForm

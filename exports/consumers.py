@@ -1,4 +1,4 @@
-"""TaskConsumer: live state of the connected user's own tasks (SPEC §6)."""
+"""TaskConsumer: live state of the connected user's own tasks."""
 
 import asyncio
 import contextlib

@@ -1,4 +1,4 @@
-"""The "your posts are ready" e-mail of SPEC §7."""
+"""The "your posts are ready" e-mail."""
 
 from django.conf import settings
 from django.core.files.storage import default_storage

@@ -87,7 +87,8 @@ def _export_posts(task, expected_total):
 
 
 def _write_posts(fd, task, broadcaster):
-    """Write SPEC §7's JSON into the open file ``fd``; returns the number of posts."""
+    """Write the export's JSON (``{"posts": [...]}``) into the open file ``fd``; returns the
+    number of posts."""
     header = {"user": task.user.username, "exported_at": _utc_iso(timezone.now())}
     throttle = Throttle(settings.EXPORT_PROGRESS_INTERVAL)
     done = 0

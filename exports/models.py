@@ -1,4 +1,4 @@
-"""Task: one row per background job, its id being the RQ job id (SPEC §6).
+"""Task: one row per background job, its id being the RQ job id.
 
 Rows are written only by exports/transitions.py. Texts are stored as codes with parameters
 (exports/reasons.py) and rendered in the reader's language by the properties below.
@@ -113,7 +113,7 @@ class Task(models.Model):
         return None
 
     def as_message(self) -> dict:
-        """The task object of SPEC §6 in the active language (exports/payloads.py)."""
+        """The websocket task object in the active language (exports/payloads.py)."""
         from exports.payloads import task_message, task_state
 
         return task_message(task_state(self))

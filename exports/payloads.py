@@ -1,5 +1,5 @@
-"""The task object of SPEC §6, in two steps: a language-free state that travels through the
-channel layer, and the message each reader gets, rendered in their language.
+"""The task object sent over the websocket, in two steps: a language-free state that travels
+through the channel layer, and the message each reader gets, rendered in their language.
 
 The server sends everything a card needs (title, badge, status label, detail, the URLs of its
 controls), so static/js/tasks.js and the templates know nothing about any task kind.

@@ -1,4 +1,4 @@
-"""The one vocabulary of why a task failed or what its owner should know (SPEC §6).
+"""The one vocabulary of why a task failed or what its owner should know.
 
 Task rows store a code from here and its parameters, never a sentence; the page, the websocket,
 /status and the admin render it in the reader's language. A task kind may phrase a code its own

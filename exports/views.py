@@ -1,4 +1,4 @@
-"""Export endpoints (SPEC §5): thin — check the user and input, call a service, respond."""
+"""Export endpoints: thin — check the user and input, call a service, respond."""
 
 from urllib.parse import quote
 
@@ -72,7 +72,7 @@ def status(request, task_id):
 @require_GET
 def download(request, task_id):
     """The owner's file. Behind nginx (EXPORT_DOWNLOAD_ACCEL_PREFIX set) Django only checks and
-    names it and nginx sends the bytes; without nginx it goes a block at a time (SPEC §8)."""
+    names it and nginx sends the bytes; without nginx it goes a block at a time."""
     task = _own_task_or_404(request, task_id)
     if task.status != Task.Status.SUCCEEDED or not task.result:
         raise Http404("This export has no file.")

@@ -1,4 +1,4 @@
-"""Reading an archive (SPEC §7, §9) as a stream: validated posts out, or the first problem.
+"""Reading an archive as a stream: validated posts out, or the first problem.
 
 ijson with its C backend (yajl2_c) parses the file in fixed-size chunks, so memory does not
 grow with the number of posts. Two things would still make yajl buffer without bound, and both

@@ -1,4 +1,4 @@
-"""Import endpoints (SPEC §9): thin — check the user and input, call a service, respond."""
+"""Import endpoints: thin — check the user and input, call a service, respond."""
 
 from django.conf import settings
 from django.contrib import messages

@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels (SPEC §1)."""
+"""ASGI entry point: HTTP through Django, websockets through Channels."""
 
 import os
 
@@ -30,7 +30,7 @@ collect_when_quiet()  # a full collection with 5,000 sockets held it 0.5-1.3 s
 application = MalformedRequestGuard(
     ProtocolTypeRouter(
         {
-            # daphne holds response bodies in memory unless the sender waits (SPEC §8). The
+            # daphne holds response bodies in memory unless the sender waits. The
             # pacing needs daphne's own send: CountSends, which wraps it, goes inside.
             "http": ResponseBackpressure(CountSends(ImportSizeGuard(django_asgi_app))),
             "websocket": CountSends(

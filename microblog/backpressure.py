@@ -1,4 +1,4 @@
-"""Backpressure for HTTP response bodies under daphne, which applies none (SPEC §8).
+"""Backpressure for HTTP response bodies under daphne, which applies none.
 
 daphne writes each body chunk an application sends straight into Twisted's transport buffer,
 so a FileResponse is read from disk as fast as the disk allows and held in memory until the

@@ -1,6 +1,6 @@
 """Reads settings from the environment through django-environ, failing with one clear line.
 
-A missing or malformed variable must stop start-up with a message naming it (SPEC §4), not a
+A missing or malformed variable must stop start-up with a message naming it, not a
 traceback: every getter turns a parse error into ``SystemExit("Configuration error: VAR ...")``.
 """
 

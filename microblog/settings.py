@@ -1,4 +1,4 @@
-"""Microblog settings: everything an operator may change comes from the environment (SPEC §4)."""
+"""Microblog settings: everything an operator may change comes from the environment."""
 
 import os
 from pathlib import Path
@@ -217,7 +217,7 @@ else:
         },
     }
 
-# Exports (SPEC §7).
+# Exports.
 EXPORT_ATTACHMENT_MAX_BYTES = config.int("EXPORT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 # The port this machine serves on (`make run`, the Procfile); links in e-mails follow it unless
 # SITE_URL says otherwise.
@@ -272,9 +272,9 @@ EXPORTS_PER_HOUR = config.int("EXPORTS_PER_HOUR", default=5)  # 0 disables the l
 EXPORT_RETENTION_DAYS = config.int("EXPORT_RETENTION_DAYS", default=7)
 # Behind nginx (deploy/nginx/): the internal location that serves MEDIA_ROOT/exports/, e.g.
 # "/_protected/". The download view then answers with X-Accel-Redirect and no body, so daphne
-# (which buffers response bodies whole, SPEC §8) never holds a file. Empty: Django sends it.
+# (which buffers response bodies whole) never holds a file. Empty: Django sends it.
 EXPORT_DOWNLOAD_ACCEL_PREFIX = config.str("EXPORT_DOWNLOAD_ACCEL_PREFIX", default="")
-# Seconds between progress reports while an export runs (SPEC §6: at most ten a second).
+# Seconds between progress reports while an export runs (at most ten a second).
 EXPORT_PROGRESS_INTERVAL = config.float("EXPORT_PROGRESS_INTERVAL", default=0.1)
 
 # How fast a dead worker's task is noticed (see exports/workers.py): workers beat every
@@ -289,7 +289,7 @@ TASK_ENQUEUE_GRACE = config.int("TASK_ENQUEUE_GRACE", default=30)
 EXPORT_TIMEOUT_BASE = config.int("EXPORT_TIMEOUT_BASE", default=120)
 EXPORT_TIMEOUT_POSTS_PER_SECOND = config.int("EXPORT_TIMEOUT_POSTS_PER_SECOND", default=5000)
 
-# Imports (SPEC §9). A larger upload is refused before any of it is stored
+# Imports. A larger upload is refused before any of it is stored
 # (imports/size_guard.py); 256 MB holds about a million posts.
 IMPORT_MAX_BYTES = config.int("IMPORT_MAX_BYTES", default=256 * 1024 * 1024)
 # Where uploads wait for their job: web and worker must both reach it and nothing may serve it.

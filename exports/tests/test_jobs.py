@@ -1,4 +1,4 @@
-"""export_posts run in-process: the file's content and format (SPEC §7)."""
+"""export_posts run in-process: the file's content and format."""
 
 import json
 

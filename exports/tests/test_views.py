@@ -1,4 +1,4 @@
-"""Export endpoints (SPEC §5): ownership, methods, CSRF, messages, download."""
+"""Export endpoints: ownership, methods, CSRF, messages, download."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Archives for tests: good ones with hostile texts, and every kind of bad one (SPEC §9)."""
+"""Archives for tests: good ones with hostile texts, and every kind of bad one."""
 
 import json
 import zipfile
@@ -44,7 +44,7 @@ def future_timestamp():
 
 
 def bad_archives(tmp_path: Path):
-    """(name, path, expected reason code, expected params) for each bad input of SPEC §9."""
+    """(name, path, expected reason code, expected params) for each archive the import refuses."""
     good = posts(3)
     zipped = tmp_path / "zipped.zip"
     with zipfile.ZipFile(zipped, "w") as archive:

@@ -1,4 +1,4 @@
-"""Import endpoints (SPEC §5, §9): the form, launching, refusals, where uploads go."""
+"""Import endpoints: the form, launching, refusals, where uploads go."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile

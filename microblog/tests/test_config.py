@@ -14,7 +14,7 @@ MALFORMED = {
     "REDIS_URL": "ftp://x",
     "EMAIL_USE_TLS": "sometimes",
 }
-# SPEC §4: the child sees none of these unless a test sets it.
+# The child sees none of these unless a test sets it.
 CONFIGURATION = {
     "SECRET_KEY",
     "DEBUG",

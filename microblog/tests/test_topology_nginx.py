@@ -2,7 +2,7 @@
 
 nginx is configured from deploy/nginx/templates/ (README "Deploy"). It balances pages and
 websockets over both daphne processes, serves static files itself, and sends export files that
-Django allowed with X-Accel-Redirect, so no daphne ever holds a download (SPEC §8).
+Django allowed with X-Accel-Redirect, so no daphne ever holds a download.
 """
 
 import http.client

@@ -1,4 +1,4 @@
-"""manage.py seed_posts USERNAME COUNT [--password P] [--email E] (SPEC §3)."""
+"""manage.py seed_posts USERNAME COUNT [--password P] [--email E]."""
 
 import time
 
