@@ -4,6 +4,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from exports.models import Task
 
 
 @admin.register(User)
@@ -19,3 +20,10 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(description=_("posts"), ordering="_post_count")
     def post_count(self, user):
         return user._post_count
+
+    def get_deleted_objects(self, objs, request):
+        """A user's tasks go with the user (and their files: exports/retention.py), although
+        the admin lets no one delete a task on its own."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(Task._meta.verbose_name)
+        return deleted, counts, perms_needed, protected

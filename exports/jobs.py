@@ -1,6 +1,5 @@
 """export_posts: what the RQ worker runs. Streams, reports progress, never renders pages."""
 
-import errno
 import json
 import logging
 import os
@@ -75,9 +74,7 @@ def _export_posts(task, expected_total):
         raise
     except Exception as error:
         logger.exception("export %s failed", task_id)
-        disk_full = isinstance(error, OSError) and error.errno == errno.ENOSPC
-        reason = reasons.DISK_FULL if disk_full else reasons.INTERNAL_ERROR
-        record_failure(task, error_code=reason, broadcaster=broadcaster)
+        record_failure(task, error_code=reasons.of_error(error), broadcaster=broadcaster)
         raise
     finally:
         # Whatever happened, no unfinished file stays behind to fill the disk.

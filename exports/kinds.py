@@ -101,6 +101,10 @@ EXPORT_POSTS = register(
                 "Please try again in an hour."
             ),
             reasons.EMAIL_FAILED: _("The export is ready, but the e-mail could not be sent."),
+            reasons.DATABASE_UNAVAILABLE: _(
+                "The database was unavailable for a moment and the export was stopped — "
+                "please try again."
+            ),
         },
     )
 )

@@ -6,11 +6,14 @@ way, and add codes of its own, in its ``texts`` (exports/kinds.py; the import's 
 imports/reasons.py); the texts here are what every kind says otherwise.
 """
 
+import errno
 from collections.abc import Mapping
 from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from microblog.database_outage import went_away
 
 # Why a task failed.
 WORKER_LOST = "worker_lost"  # killed, out of memory, its Redis job lost: the job never reported
@@ -18,6 +21,7 @@ INTERNAL_ERROR = "internal_error"  # a bug or a dependency failed; the traceback
 TIMEOUT = "timeout"
 DISK_FULL = "disk_full"
 QUEUE_FAILED = "queue_failed"  # Redis refused the job: it never ran
+DATABASE_UNAVAILABLE = "database_unavailable"  # the database went away (a restart, a failover)
 # What the owner of a task that did not fail should know.
 CANCELLED = "cancelled"
 CANCELLED_BY_STAFF = "cancelled_by_staff"
@@ -32,10 +36,22 @@ TEXTS: Mapping[str, Promise] = {
     # Retrying at once would meet the same full disk: the reason says to wait.
     DISK_FULL: _("The server has no room for this task right now. Please try again in an hour."),
     QUEUE_FAILED: _("The task could not be queued — please try again in a moment."),
+    DATABASE_UNAVAILABLE: _(
+        "The database was unavailable for a moment and the task was stopped — please try again."
+    ),
     CANCELLED: _("Cancelled at your request."),
     CANCELLED_BY_STAFF: _("Cancelled by the site's staff."),
     EMAIL_FAILED: _("The task finished, but the e-mail could not be sent."),
 }
+
+
+def of_error(error: BaseException) -> str:
+    """The reason a job that raised ``error`` failed."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return DISK_FULL
+    if went_away(error):
+        return DATABASE_UNAVAILABLE
+    return INTERNAL_ERROR
 
 
 def render(code: str, params: Mapping[str, Any] | None = None, *, texts=None) -> str:

@@ -17,7 +17,7 @@ from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from exports import reasons, transitions
+from exports import last_words, reasons, transitions
 from exports.kinds import all_kinds
 from exports.models import Task
 from exports.partials import discard_orphan_partials
@@ -33,7 +33,8 @@ def on_job_failure(job, connection, exc_type, exc_value, traceback) -> None:
     close_old_connections()  # the job may have failed because the database dropped it
     task = Task.objects.filter(pk=job.id).first()
     if task is not None and task.is_active:
-        reason = reasons.WORKER_LOST if traceback is None else reasons.INTERNAL_ERROR
+        reason = reasons.WORKER_LOST if traceback is None else reasons.of_error(exc_value)
+        reason = last_words.left_on(job, reason)
         transitions.move(task, to=Task.Status.FAILED, error_code=reason)
 
 
@@ -95,11 +96,11 @@ def _waiting(job: Job, connection: Redis) -> bool:
 
 def _verdict(task: Task, connection: Redis, now: datetime) -> tuple[Task.Status, str] | None:
     """What the task's row should say given its RQ job, or None while the job may still run."""
-    lost = Task.Status.FAILED, reasons.WORKER_LOST
     try:
         job = Job.fetch(task.pk, connection=connection)
     except NoSuchJobError:
-        return lost
+        return Task.Status.FAILED, reasons.WORKER_LOST
+    lost = Task.Status.FAILED, last_words.left_on(job, reasons.WORKER_LOST)
     status = job.get_status()
     if status == JobStatus.QUEUED and not _waiting(job, connection):
         # A worker killed between popping the job and starting it loses it. A live worker

@@ -1,24 +1,41 @@
-"""Export files are kept EXPORT_RETENTION_DAYS days; workers purge older ones hourly."""
+"""Export files: kept EXPORT_RETENTION_DAYS days (workers purge older ones hourly), deleted with
+their Task row (a user's deletion takes their tasks along), and swept when no row claims them."""
 
 import logging
+import re
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils import timezone
 
 from exports import transitions
 from exports.models import Task
+from exports.partials import partials_dir
 
 logger = logging.getLogger(__name__)
 
+EXPORTS_DIR = "exports"
+# A file younger than this is left alone even if no row claims it: its job may be storing it
+# right now, before the move to succeeded records its name.
+ORPHAN_GRACE = timedelta(hours=1)
+TASK_ID = re.compile(r"[0-9a-f]{32}")
+
 
 def purge_expired_exports(*, now: datetime | None = None) -> int:
-    """Delete the files of tasks that finished more than EXPORT_RETENTION_DAYS ago."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.EXPORT_RETENTION_DAYS)
+    """Delete the files of tasks that finished more than EXPORT_RETENTION_DAYS ago (and sweep
+    the orphans); returns how many expired files were deleted."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.EXPORT_RETENTION_DAYS)
     expired = Task.objects.filter(finished_at__lt=cutoff, purged_at=None).exclude(result="")
     purged = sum(purge_task_file(task=task) for task in expired)
     if purged:
         logger.info("purged %d expired export file(s)", purged)
+    sweep_orphan_exports(now=now)
     return purged
 
 
@@ -28,3 +45,47 @@ def purge_task_file(*, task: Task) -> bool:
         return False
     task.result.delete(save=False)
     return transitions.record_purge(task)
+
+
+@receiver(post_delete, sender=Task, dispatch_uid="exports.retention.delete_file_with_its_task")
+def delete_file_with_its_task(sender, instance: Task, **kwargs) -> None:
+    """A deleted Task row (its user deleted, in the admin or elsewhere) takes its file along,
+    once the deletion is committed: a rolled-back deletion keeps both."""
+    if instance.result and not instance.purged_at:
+        transaction.on_commit(partial(default_storage.delete, instance.result.name))
+
+
+def sweep_orphan_exports(*, now: datetime | None = None) -> int:
+    """Delete stored export files whose task has no row any more and that are older than
+    ORPHAN_GRACE (e.g. a job that stored its file after its user was deleted).
+
+    The files are listed before the rows are read, so a task created meanwhile is never
+    mistaken for a missing one.
+    """
+    old = (now or timezone.now()) - ORPHAN_GRACE
+    files = {name: task_id for name in _stored_files() if (task_id := _task_id_of(name))}
+    known = set(Task.objects.filter(pk__in=set(files.values())).values_list("pk", flat=True))
+    removed = 0
+    for name, task_id in files.items():
+        if task_id not in known and default_storage.get_modified_time(name) < old:
+            default_storage.delete(name)
+            removed += 1
+    if removed:
+        logger.info("removed %d orphaned export file(s)", removed)
+    return removed
+
+
+def _stored_files():
+    """``exports/<user id>/<task id>.json`` in the storage (the unfinished ones excepted)."""
+    if not default_storage.exists(EXPORTS_DIR):
+        return
+    unfinished = partials_dir().name
+    for directory in default_storage.listdir(EXPORTS_DIR)[0]:
+        if directory != unfinished:
+            for name in default_storage.listdir(f"{EXPORTS_DIR}/{directory}")[1]:
+                yield f"{EXPORTS_DIR}/{directory}/{name}"
+
+
+def _task_id_of(name: str) -> str | None:
+    match = TASK_ID.match(name.rsplit("/", 1)[-1])
+    return match.group() if match else None

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from exports import last_words
 from exports.models import Task
 from exports.payloads import task_state
 from exports.progress import Broadcaster, publish
+from microblog.database_outage import wait_for_database, went_away
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -108,20 +110,36 @@ def record_failure(
     error_params: dict | None = None,
     broadcaster: Broadcaster | None = None,
 ) -> bool:
-    """A job's last word: move ``task`` to failed, never raising. If even this fails (the
-    database is down), the job's RQ failure callback and then the worker's reconciliation try
-    again, so the task cannot stay active."""
+    """A job's last word: move ``task`` to failed, never raising.
+
+    If the database went away (a restart), it waits for it (DATABASE_WAIT_SECONDS) and writes
+    then. If it does not come back, the reason stays on the job's RQ job (exports/last_words.py)
+    and RQ's failure callback or the worker's reconciliation records it once it does, so the
+    task cannot stay active, nor end as if its worker had died.
+    """
+    fail = partial(
+        move,
+        task,
+        to=Status.FAILED,
+        error_code=error_code,
+        error_params=error_params,
+        broadcaster=broadcaster,
+    )
     try:
-        return move(
-            task,
-            to=Status.FAILED,
-            error_code=error_code,
-            error_params=error_params,
-            broadcaster=broadcaster,
-        )
-    except Exception:
-        logger.exception("task %s: could not record its failure", task.pk)
-        return False
+        return fail()
+    except Exception as error:  # noqa: BLE001 - _leave_failure logs it
+        if not (went_away(error) and wait_for_database()):
+            return _leave_failure(task, error_code)
+    try:
+        return fail()
+    except Exception:  # noqa: BLE001 - _leave_failure logs it
+        return _leave_failure(task, error_code)
+
+
+def _leave_failure(task: Task, error_code: str) -> bool:
+    logger.exception("task %s: could not record its failure", task.pk)
+    last_words.leave(error_code)
+    return False
 
 
 def report_progress(

@@ -42,6 +42,7 @@ from exports.partials import discard_partials_of
 from exports.preload import preload
 from exports.reconciliation import reconcile_active_tasks
 from exports.retention import purge_expired_exports
+from microblog.database_outage import wait_for_database
 
 logger = logging.getLogger(__name__)
 PURGE_LOCK = "microblog:exports:purge-lock"
@@ -111,6 +112,13 @@ class ReconcilingWorker(Worker):
             return super().perform_job(job, queue, execution)
         finally:
             close_database_connections()
+
+    def prepare_job_execution(self, job, remove_from_intermediate_queue=False):
+        """In the work-horse, once the job is marked started (the worker keeps its heartbeat,
+        so reconciliation leaves it be): a database that is restarting is waited for, rather
+        than failing every job taken meanwhile."""
+        super().prepare_job_execution(job, remove_from_intermediate_queue)
+        wait_for_database()
 
     def run_maintenance_tasks(self):
         try:

@@ -82,10 +82,10 @@ def _import_posts(task):
         _undo(task)
         record_failure(task, error_code=reasons.TIMEOUT, broadcaster=broadcaster)
         raise
-    except Exception:
+    except Exception as error:
         logger.exception("import %s failed", task.pk)
         _undo(task)
-        record_failure(task, error_code=reasons.INTERNAL_ERROR, broadcaster=broadcaster)
+        record_failure(task, error_code=reasons.of_error(error), broadcaster=broadcaster)
         raise
     finally:
         uploads.discard(task.pk)

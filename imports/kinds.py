@@ -37,6 +37,9 @@ IMPORT_POSTS = register(
             reasons.WORKER_LOST: _(
                 "The worker stopped unexpectedly; no post was imported. Please try again."
             ),
+            reasons.DATABASE_UNAVAILABLE: _(
+                "The database was unavailable for a moment; no post was imported. Please try again."
+            ),
         },
         cleanup="imports.settling.clean_up_import",
         sweep="imports.settling.sweep_imports",

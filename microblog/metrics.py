@@ -260,12 +260,22 @@ def _from_loopback(request):
         return False
 
 
+def _bearer_token(authorization):
+    """The credentials of an ``Authorization: Bearer <token>`` header, whatever the scheme's
+    case (RFC 9110: schemes are case-insensitive); None for another scheme."""
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credentials.strip(" ").encode()
+
+
 @never_cache
 def metrics(request):
     authorization = request.headers.get("Authorization", "")
     if authorization:
         token = settings.METRICS_TOKEN
-        if not token or not hmac.compare_digest(authorization.encode(), f"Bearer {token}".encode()):
+        offered = _bearer_token(authorization)
+        if not token or offered is None or not hmac.compare_digest(offered, token.encode()):
             return HttpResponseForbidden()
     elif not _from_loopback(request):
         raise Http404

@@ -296,6 +296,13 @@ IMPORT_MAX_BYTES = config.int("IMPORT_MAX_BYTES", default=256 * 1024 * 1024)
 # Empty means MEDIA_ROOT/private/imports (the shared media volume; see microblog/urls.py).
 IMPORT_UPLOAD_DIR = config.str("IMPORT_UPLOAD_DIR", default="")
 
+# A database restart or failover (microblog/database_outage.py): a work-horse whose job finds
+# the database gone waits this many seconds for it before giving up, and pages answer 503 with
+# Retry-After: DATABASE_RETRY_AFTER meanwhile. Keep the wait under 60 s: RQ kills a horse that
+# outlives its job's timeout by a minute, and a queued job's wait counts towards that.
+DATABASE_WAIT_SECONDS = config.int("DATABASE_WAIT_SECONDS", default=50)
+DATABASE_RETRY_AFTER = 5
+
 # Operations (microblog/metrics.py, microblog/health.py). /metrics answers loopback clients that
 # came through no proxy, and anyone presenting "Authorization: Bearer $METRICS_TOKEN".
 METRICS_TOKEN = config.str("METRICS_TOKEN", default="")

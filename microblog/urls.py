@@ -23,3 +23,5 @@ urlpatterns = [
     # Browsers ask every site for it; the admin's pages name no icon, so answer without a 404.
     path("favicon.ico", views.favicon, name="favicon"),
 ]
+
+handler500 = "microblog.errors.server_error_or_unavailable"

@@ -76,7 +76,7 @@ def test_a_dropped_connection_fails_only_that_export_and_the_same_worker_goes_on
         wait_until(lambda: settled(task), 60)
         assert time.monotonic() - dropped_at < 60
         assert task.status == Task.Status.FAILED, worker.output()[-3000:]
-        assert task.error_code == reasons.INTERNAL_ERROR
+        assert task.error_code == reasons.DATABASE_UNAVAILABLE  # the database ended the session
         wait_until(lambda: not list((media_root / "exports" / "tmp").glob("*.part")), 30)
 
         again = services.export_launch(user=user)

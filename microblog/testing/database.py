@@ -1,6 +1,7 @@
 """PostgreSQL sessions of the processes under test, to end them as a database restart would."""
 
 import os
+from contextlib import contextmanager
 
 import psutil
 from django.db import connection
@@ -37,3 +38,24 @@ def terminate(backends):
     with connection.cursor() as cursor:
         for backend in backends:
             cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+
+
+@contextmanager
+def down():
+    """The test database as a restart leaves it for the length of the block: every session of
+    the processes under test ends and new ones are refused (the test's own session stays, to
+    let them in again). Leaves it open to connections however the block ends."""
+    _allow_connections(False)
+    try:
+        terminate(backends_of_other_processes())
+        yield
+    finally:
+        _allow_connections(True)
+
+
+def _allow_connections(allowed):
+    """From a session on the server's maintenance database: PostgreSQL refuses to close the
+    database a session is connected to."""
+    name = connection.ops.quote_name(connection.settings_dict["NAME"])
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS {str(allowed).lower()}")
