@@ -12,6 +12,7 @@ import threading
 
 import pytest
 
+from microblog.testing.nginx import start_nginx
 from microblog.testing.processes import peak_rss_mb, start_daphne
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
@@ -147,3 +148,27 @@ def test_an_untested_daphne_or_twisted_is_left_as_it_is_with_one_log_line(monkey
     assert [record.getMessage()[:35] for record in caplog.records] == [
         "request bodies are NOT limited: mic"
     ]
+
+
+def test_behind_nginx_the_import_limit_is_import_max_bytes(daphne, media_root, tmp_path):
+    """deploy/nginx/templates/ render client_max_body_size for /imports/ from IMPORT_MAX_BYTES:
+    nginx refuses a larger upload itself, and passes a smaller one on to daphne."""
+    web = daphne(IMPORT_MAX_BYTES=MB)
+    proxy = start_nginx(
+        tmp_path / "nginx",
+        upstream_ports=[web.port],
+        static_root=tmp_path,
+        media_root=media_root,
+        import_max_bytes=MB,
+    )
+    try:
+        with send_head(proxy.port, "POST", "/imports/", {"Content-Length": MB + 1}) as sock:
+            status, page = read_response(sock)
+        assert (status, "nginx" in page) == (413, True)  # nginx's own page, not daphne's
+
+        headers = {"Content-Length": MB, "Content-Type": "application/octet-stream"}
+        with send_head(proxy.port, "POST", "/imports/", headers) as sock:
+            sock.sendall(b"x" * MB)
+            assert read_response(sock)[0] == 403  # Django's answer: no CSRF token
+    finally:
+        proxy.stop()
