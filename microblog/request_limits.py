@@ -31,6 +31,7 @@ from urllib.parse import unquote
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.http.cookie import parse_cookie
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -181,9 +182,8 @@ def _language(headers):
     accept = headers.getRawHeaders(b"accept-language")
     if accept:
         request.META["HTTP_ACCEPT_LANGUAGE"] = accept[0].decode("latin-1")
-    cookie = headers.getRawHeaders(b"cookie")
-    if cookie:
-        request.META["HTTP_COOKIE"] = cookie[0].decode("latin-1")
+    for cookie in headers.getRawHeaders(b"cookie") or ():
+        request.COOKIES.update(parse_cookie(cookie.decode("latin-1")))
     return translation.get_language_from_request(request)
 
 

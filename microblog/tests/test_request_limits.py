@@ -74,6 +74,10 @@ def test_a_body_declared_over_the_limit_is_refused_before_the_client_sends_it(da
         status, page = read_response(sock)
     assert status == 413
     assert "Las peticiones están limitadas a 2,5\xa0MB." in page
+    # The footer's language switcher (its cookie) wins over the browser's, as on every page.
+    headers = {"Content-Length": 3 * MB, "Accept-Language": "en", "Cookie": "django_language=es"}
+    with send_head(web.port, "POST", "/", headers) as sock:
+        assert "Las peticiones están limitadas" in read_response(sock)[1]
 
 
 def test_a_chunked_body_is_refused_as_it_passes_the_limit_and_the_connection_ends(daphne):
