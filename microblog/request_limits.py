@@ -26,6 +26,7 @@ import asyncio
 import functools
 import io
 import logging
+import sys
 import time
 from urllib.parse import unquote
 
@@ -47,8 +48,6 @@ REASONS = {408: b"Request Timeout", 413: b"Content Too Large"}
 
 def limit_request_bodies():
     """Patch daphne (once) if it is what serves and is a tested version; see the docstring."""
-    import sys
-
     protocol = sys.modules.get("daphne.http_protocol")
     if protocol is None or getattr(protocol.WebRequest, "bodies_limited", False):
         return
