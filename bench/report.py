@@ -134,6 +134,25 @@ def download(path, bound):
     return cell
 
 
+def upload(path, scenario, full_clients, full_mb):
+    """Established only at the target's size: ``full_clients`` bodies of ``full_mb`` MB at once."""
+
+    def cell(data):
+        figures = dig(data, path, scenario)
+        if figures is None:
+            return "not measured", None
+        mb = data["upload_mb" if scenario == "uploads" else "anonymous_mb"]
+        answers = "/".join(figures["statuses"])
+        text = f"+{figures['growth_mb']} MB, {figures['clients']} × {mb} MB ({answers})"
+        if not data.get("refuses_early"):
+            text += ", request limits off"
+        if figures["clients"] < full_clients or mb < full_mb:
+            return text + f"; smaller than {full_clients} × {full_mb} MB: not established", None
+        return text, figures["growth_mb"] <= data["bound_mb"]
+
+    return cell
+
+
 def import_ratio(data):
     text, met = ratio(data.get("throughput_ratio"), 3.0)
     floor, flow = dig(data, "floor_s", "median"), dig(data, "post_to_succeeded_s", "median")
@@ -254,6 +273,34 @@ FIGURES = [
         "≤ 64 MB",
         download("direct", 64),
         "one 64 KiB block per client plus Twisted's 64 KiB send buffer (§8)",
+    ),
+    Figure(
+        "daphne RSS growth, concurrent import uploads direct",
+        "upload_memory",
+        "≤ 64 MB",
+        upload("direct", "uploads", 8, 200),
+        "the body waits in Twisted's temporary file; Django reads 256 KiB at a time (§11)",
+    ),
+    Figure(
+        "daphne RSS growth, anonymous 1 GB POSTs direct",
+        "upload_memory",
+        "≤ 64 MB",
+        upload("direct", "anonymous", 3, 1024),
+        "413 from the headers; the rest of each body is read and dropped (§11)",
+    ),
+    Figure(
+        "daphne RSS growth, concurrent import uploads behind nginx",
+        "upload_memory",
+        "≤ 64 MB",
+        upload("nginx", "uploads", 8, 200),
+        "nginx streams the body on (no buffering); as direct from there (§11)",
+    ),
+    Figure(
+        "daphne RSS growth, anonymous 1 GB POSTs behind nginx",
+        "upload_memory",
+        "≤ 64 MB",
+        upload("nginx", "anonymous", 3, 1024),
+        "nginx refuses them itself (1 MB outside /imports/) (§11)",
     ),
     Figure(
         "CPU per 2,000-post export through the worker, ratio to the same export in-process",

@@ -36,6 +36,7 @@ BENCHMARKS = {
         ["--clients", "5000", "--poll-seconds", "2", "--bursts", "3"],
     ),
     "download_memory": ("download_memory", []),
+    "upload_memory": ("upload_memory", []),
     "import_throughput": ("import_throughput", ["--runs", "2"]),
     "test_suite": ("test_suite", []),
 }

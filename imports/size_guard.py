@@ -1,5 +1,9 @@
 """Refuses an import upload over IMPORT_MAX_BYTES before Django stores any of it.
 
+Under the daphne and Twisted that microblog/request_limits.py was tested with, such a body is
+answered 413 before the application sees it, so this guard only acts when that patch is off (it
+logged that it is) or under another ASGI server.
+
 Django reads a request's whole body into a temporary file before any view runs (and the
 multipart parser then copies each file again), so neither a view nor an upload handler can
 refuse a large upload in time, and DATA_UPLOAD_MAX_MEMORY_SIZE does not count files. This ASGI

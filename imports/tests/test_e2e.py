@@ -61,3 +61,32 @@ def test_an_archive_uploaded_through_the_form_shows_a_live_bar_then_its_posts(
     assert page.locator("main").inner_text().index(items[-1]["body"].strip()) < (
         page.locator("main").inner_text().index(items[-2]["body"].strip())
     )
+
+
+def test_an_archive_over_the_limit_ends_on_a_page_that_says_so_and_leads_back(
+    transactional_db, redis_client, page, user, password, media_root, tmp_path
+):
+    """daphne answers 413 from the headers while Chromium is still sending the file; it reads
+    and drops the rest (microblog/request_limits.py), so the browser shows the answer."""
+    web = processes.start_daphne(tmp_path / "d.log", MEDIA_ROOT=media_root, IMPORT_MAX_BYTES=2**20)
+    try:
+        archive = write_archive(tmp_path / "posts.json", posts(100_000))
+        assert archive.stat().st_size > 8 * 2**20  # far more than the socket buffers hold
+        log_in(page, web.url, user, password)
+        page.goto(f"{web.url}/imports/")
+
+        page.set_input_files("#import-archive", str(archive))
+        with page.expect_navigation() as navigation:
+            page.click("#import-button")
+        assert navigation.value.status == 413
+        lines = [line for line in page.inner_text("main").splitlines() if line]
+        assert lines == [
+            "File too large",
+            "This file is too large: archives are limited to 1.0\xa0MB.",
+            "Go back",
+        ]
+        page.click("text=Go back")
+        page.wait_for_selector("#import-archive")
+        assert not Task.objects.exists()
+    finally:
+        web.stop()

@@ -6,6 +6,8 @@ import re
 import shutil
 from pathlib import Path
 
+from django.conf import settings
+
 from microblog.testing.missing import missing
 from microblog.testing.processes import BASE_DIR, Process, free_port, wait_for_port
 
@@ -59,8 +61,9 @@ class Nginx(Process):
         return Path(self.directory, "error.log").read_text(errors="replace")
 
 
-def configure(directory, *, port, upstream_ports, static_root, media_root):
-    """Write nginx.conf and conf.d/ from the deploy templates into ``directory``; its path."""
+def configure(directory, *, port, upstream_ports, static_root, media_root, import_max_bytes=None):
+    """Write nginx.conf and conf.d/ from the deploy templates into ``directory``; its path.
+    ``import_max_bytes``: the daphne processes' IMPORT_MAX_BYTES, if not this process's."""
     directory = Path(directory)
     (directory / "conf.d").mkdir(parents=True)
     for temp in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -71,6 +74,7 @@ def configure(directory, *, port, upstream_ports, static_root, media_root):
         "MICROBLOG_SERVER_NAME": "127.0.0.1",
         "MICROBLOG_STATIC_ROOT": str(static_root),
         "MICROBLOG_MEDIA_ROOT": str(media_root),
+        "MICROBLOG_IMPORT_MAX_BYTES": str(import_max_bytes or settings.IMPORT_MAX_BYTES),
     }
     for template in TEMPLATES.glob("*.template"):
         (directory / "conf.d" / template.stem).write_text(render(template.read_text(), values))
@@ -85,7 +89,7 @@ def command(binary, conf, *args):
     return [binary, "-p", f"{directory}/", "-e", f"{directory}/error.log", "-c", str(conf), *args]
 
 
-def start_nginx(directory, *, upstream_ports, static_root, media_root):
+def start_nginx(directory, *, upstream_ports, static_root, media_root, import_max_bytes=None):
     """nginx on a free loopback port in front of daphne processes on ``upstream_ports``."""
     binary = nginx_binary()
     port = free_port()
@@ -95,6 +99,7 @@ def start_nginx(directory, *, upstream_ports, static_root, media_root):
         upstream_ports=upstream_ports,
         static_root=static_root,
         media_root=media_root,
+        import_max_bytes=import_max_bytes,
     )
     process = Nginx(
         command(binary, conf, "-g", "daemon off;"), dict(os.environ), conf.parent / "nginx.out"
