@@ -19,7 +19,11 @@ from exports import reasons
 class TaskKind:
     name: str  # stored in Task.name
     job: str  # dotted path of the RQ job, called as job(task_id, *args)
-    description: Promise  # what the task is, whatever its state
+    description: Promise  # what the task is, whatever its state, to its owner
+    # The same for staff, with %(username)s for the owner, and the kind in a word (the
+    # admin's filter).
+    staff_description: Promise
+    label: Promise
     titles: Mapping[str, Promise]  # a card's title per status: what happened
     started: Promise  # the flash message once launched
     already_active: Promise
@@ -32,6 +36,9 @@ class TaskKind:
     # (a killed worker cannot either).
     cleanup: str = ""
     sweep: str = ""
+
+    def described_for_staff(self, username: str) -> str:
+        return str(self.staff_description) % {"username": username}
 
     def title(self, status: str) -> str:
         return str(self.titles.get(status, self.description))
@@ -61,6 +68,8 @@ def get_kind(name: str) -> TaskKind:
             name=name,
             job="",
             description=name,
+            staff_description=f"{name} (%(username)s)",
+            label=name,
             titles={},
             started=name,
             already_active=name,
@@ -74,6 +83,8 @@ EXPORT_POSTS = register(
         name="export_posts",
         job="exports.jobs.export_posts",
         description=_("Export of your posts"),
+        staff_description=_("Export of %(username)s's posts"),
+        label=_("Export"),
         titles={
             "queued": _("Export of your posts — waiting to start"),
             "running": _("Export of your posts — in progress"),

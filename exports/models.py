@@ -73,7 +73,9 @@ class Task(models.Model):
         indexes = [models.Index(fields=["user", "-created_at"], name="task_user_created")]
 
     def __str__(self):
-        return f"{self.description} ({self.status})"
+        """For staff (the admin's headings): whose task it is, and its state."""
+        described = self.kind.described_for_staff(self.user.username)
+        return f"{described} ({self.get_status_display()})"
 
     @property
     def kind(self) -> TaskKind:

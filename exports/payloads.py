@@ -58,6 +58,8 @@ def task_message(state: dict[str, Any]) -> dict[str, Any]:
         "status_label": str(Task.Status(status).label),
         "badge": BADGES[status],
         "active": active,
+        # A final task's bar would stop part-way and read as progress: only a success keeps it.
+        "show_progress": active or status == Task.Status.SUCCEEDED,
         "error": error,
         "notice": notice,
         "detail": error or notice,
