@@ -24,7 +24,7 @@ def finished(user, minutes_ago=1, **fields):
 
 
 def cards(page):
-    return re.findall(r'class="card mb-3 task" data-task-id="(\w+)"', page)
+    return re.findall(r'class="card mb-3 task[^"]*" data-task-id="(\w+)"', page)
 
 
 def test_a_finished_card_says_what_happened_and_can_be_dismissed(logged_in, user):
