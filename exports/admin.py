@@ -119,13 +119,14 @@ class TaskAdmin(admin.ModelAdmin):
     def purged(self, task):
         return _compact(task.purged_at) if task.purged_at else "-"
 
+    # None, not "": the admin then shows its "-" for an empty value.
     @admin.display(description=_("error"))
     def error(self, task):
-        return task.error
+        return task.error or None
 
     @admin.display(description=_("notice"))
     def notice(self, task):
-        return task.notice
+        return task.notice or None
 
     @admin.display(description=_("file"))
     def file(self, task):

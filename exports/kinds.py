@@ -24,7 +24,8 @@ class TaskKind:
     # admin's filter).
     staff_description: Promise
     label: Promise
-    titles: Mapping[str, Promise]  # a card's title per status: what happened
+    # A card's title per status: what happened; "purged" for a success whose file is gone.
+    titles: Mapping[str, Promise]
     started: Promise  # the flash message once launched
     already_active: Promise
     cancelled: Promise
@@ -40,7 +41,9 @@ class TaskKind:
     def described_for_staff(self, username: str) -> str:
         return str(self.staff_description) % {"username": username}
 
-    def title(self, status: str) -> str:
+    def title(self, status: str, *, purged: bool = False) -> str:
+        if purged and "purged" in self.titles:
+            return str(self.titles["purged"])
         return str(self.titles.get(status, self.description))
 
     def text(self, code: str, params: Mapping | None = None) -> str:
@@ -89,6 +92,7 @@ EXPORT_POSTS = register(
             "queued": _("Export of your posts — waiting to start"),
             "running": _("Export of your posts — in progress"),
             "succeeded": _("Export of your posts — ready"),
+            "purged": _("Export of your posts — file deleted"),
             "failed": _("Export of your posts — failed"),
             "cancelled": _("Export of your posts — cancelled"),
         },

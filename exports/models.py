@@ -88,7 +88,7 @@ class Task(models.Model):
     @property
     def title(self) -> str:
         """What happened, for a card's heading: "Export of your posts — ready"."""
-        return self.kind.title(self.status)
+        return self.kind.title(self.status, purged=self.purged_at is not None)
 
     @property
     def error(self) -> str:

@@ -36,6 +36,7 @@ def task_state(task: Task) -> dict[str, Any]:
         "notice_code": task.notice_code,
         "notice_params": task.notice_params,
         "download_url": task.download_url,
+        "purged": task.purged_at is not None,
         "dismissed": task.dismissed_at is not None,
         "created_at": _iso(task.created_at),
         "finished_at": _iso(task.finished_at),
@@ -54,7 +55,7 @@ def task_message(state: dict[str, Any]) -> dict[str, Any]:
     return {
         **state,
         "description": str(kind.description),
-        "title": kind.title(status),
+        "title": kind.title(status, purged=state.get("purged", False)),
         "status_label": str(Task.Status(status).label),
         "badge": BADGES[status],
         "active": active,

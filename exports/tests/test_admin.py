@@ -141,6 +141,7 @@ def test_purging_a_file_from_the_admin_takes_the_download_link_off_the_owners_pa
 
     assert (message["id"], message["download_url"]) == (task.pk, None)
     assert message["notice"] == "The site's staff deleted the file."
+    assert message["title"] == "Export of your posts — file deleted"
     task.refresh_from_db()
     assert task.purged_at is not None
     assert not task.result.storage.exists(task.result.name)
@@ -169,7 +170,7 @@ def test_the_owner_is_told_staff_deleted_the_file_not_that_it_expired(
     assert "The file was deleted at the end of its retention period." in history
     gone = client.get(f"/exports/{deleted.pk}/download")
     assert gone.status_code == 410
-    assert "The site's staff deleted this file on" in gone.text
+    assert "The site's staff deleted this file (" in gone.text
     assert "expired" not in gone.text
     old = client.get(f"/exports/{expired.pk}/download")
     assert old.status_code == 410
