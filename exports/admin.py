@@ -119,14 +119,13 @@ class TaskAdmin(admin.ModelAdmin):
     def purged(self, task):
         return _compact(task.purged_at) if task.purged_at else "-"
 
-    # None, not "": the admin then shows its "-" for an empty value.
     @admin.display(description=_("error"))
     def error(self, task):
-        return task.error or None
+        return task.error or self.get_empty_value_display()
 
     @admin.display(description=_("notice"))
     def notice(self, task):
-        return task.notice or None
+        return task.notice or self.get_empty_value_display()
 
     @admin.display(description=_("file"))
     def file(self, task):
