@@ -8,9 +8,12 @@ from exports.selectors import current_tasks
 def tasks(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"current_tasks": []}
+        return {"current_tasks": [], "final_task_ids": []}
+    cards = SimpleLazyObject(lambda: [task.as_message() for task in current_tasks(user)])
     return {
-        "current_tasks": SimpleLazyObject(
-            lambda: [task.as_message() for task in current_tasks(user)]
-        )
+        "current_tasks": cards,
+        # A flash about one of these gives way to its card (exports/flashes.py).
+        "final_task_ids": SimpleLazyObject(
+            lambda: [card["id"] for card in cards if not card["active"]]
+        ),
     }

@@ -19,8 +19,13 @@ from exports import reasons
 class TaskKind:
     name: str  # stored in Task.name
     job: str  # dotted path of the RQ job, called as job(task_id, *args)
-    description: Promise  # what the task is, whatever its state
-    titles: Mapping[str, Promise]  # a card's title per status: what happened
+    description: Promise  # what the task is, whatever its state, to its owner
+    # The same for staff, with %(username)s for the owner, and the kind in a word (the
+    # admin's filter).
+    staff_description: Promise
+    label: Promise
+    # A card's title per status: what happened; "purged" for a success whose file is gone.
+    titles: Mapping[str, Promise]
     started: Promise  # the flash message once launched
     already_active: Promise
     cancelled: Promise
@@ -33,7 +38,12 @@ class TaskKind:
     cleanup: str = ""
     sweep: str = ""
 
-    def title(self, status: str) -> str:
+    def described_for_staff(self, username: str) -> str:
+        return str(self.staff_description) % {"username": username}
+
+    def title(self, status: str, *, purged: bool = False) -> str:
+        if purged and "purged" in self.titles:
+            return str(self.titles["purged"])
         return str(self.titles.get(status, self.description))
 
     def text(self, code: str, params: Mapping | None = None) -> str:
@@ -61,6 +71,8 @@ def get_kind(name: str) -> TaskKind:
             name=name,
             job="",
             description=name,
+            staff_description=f"{name} (%(username)s)",
+            label=name,
             titles={},
             started=name,
             already_active=name,
@@ -74,10 +86,13 @@ EXPORT_POSTS = register(
         name="export_posts",
         job="exports.jobs.export_posts",
         description=_("Export of your posts"),
+        staff_description=_("Export of %(username)s's posts"),
+        label=_("Export"),
         titles={
             "queued": _("Export of your posts — waiting to start"),
             "running": _("Export of your posts — in progress"),
             "succeeded": _("Export of your posts — ready"),
+            "purged": _("Export of your posts — file deleted"),
             "failed": _("Export of your posts — failed"),
             "cancelled": _("Export of your posts — cancelled"),
         },

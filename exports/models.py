@@ -73,7 +73,9 @@ class Task(models.Model):
         indexes = [models.Index(fields=["user", "-created_at"], name="task_user_created")]
 
     def __str__(self):
-        return f"{self.description} ({self.status})"
+        """For staff (the admin's headings): whose task it is, and its state."""
+        described = self.kind.described_for_staff(self.user.username)
+        return f"{described} ({self.get_status_display()})"
 
     @property
     def kind(self) -> TaskKind:
@@ -86,7 +88,7 @@ class Task(models.Model):
     @property
     def title(self) -> str:
         """What happened, for a card's heading: "Export of your posts — ready"."""
-        return self.kind.title(self.status)
+        return self.kind.title(self.status, purged=self.purged_at is not None)
 
     @property
     def error(self) -> str:

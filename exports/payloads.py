@@ -36,6 +36,7 @@ def task_state(task: Task) -> dict[str, Any]:
         "notice_code": task.notice_code,
         "notice_params": task.notice_params,
         "download_url": task.download_url,
+        "purged": task.purged_at is not None,
         "dismissed": task.dismissed_at is not None,
         "created_at": _iso(task.created_at),
         "finished_at": _iso(task.finished_at),
@@ -54,10 +55,12 @@ def task_message(state: dict[str, Any]) -> dict[str, Any]:
     return {
         **state,
         "description": str(kind.description),
-        "title": kind.title(status),
+        "title": kind.title(status, purged=state.get("purged", False)),
         "status_label": str(Task.Status(status).label),
         "badge": BADGES[status],
         "active": active,
+        # A final task's bar would stop part-way and read as progress: only a success keeps it.
+        "show_progress": active or status == Task.Status.SUCCEEDED,
         "error": error,
         "notice": notice,
         "detail": error or notice,

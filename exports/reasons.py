@@ -10,6 +10,7 @@ import errno
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils import formats
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +27,9 @@ DATABASE_UNAVAILABLE = "database_unavailable"  # the database went away (a resta
 CANCELLED = "cancelled"
 CANCELLED_BY_STAFF = "cancelled_by_staff"
 EMAIL_FAILED = "email_failed"
+# Why a succeeded task's file is gone (its download page says which).
+FILE_DELETED_BY_STAFF = "file_deleted_by_staff"
+FILE_EXPIRED = "file_expired"
 # Rows written before codes existed keep their sentence as {"text": ...} (migration 0003).
 LEGACY = "legacy"
 
@@ -42,6 +46,8 @@ TEXTS: Mapping[str, Promise] = {
     CANCELLED: _("Cancelled at your request."),
     CANCELLED_BY_STAFF: _("Cancelled by the site's staff."),
     EMAIL_FAILED: _("The task finished, but the e-mail could not be sent."),
+    FILE_DELETED_BY_STAFF: _("The site's staff deleted the file."),
+    FILE_EXPIRED: _("The file was deleted at the end of its retention period."),
 }
 
 
@@ -63,4 +69,16 @@ def render(code: str, params: Mapping[str, Any] | None = None, *, texts=None) ->
     template = (texts or {}).get(code) or TEXTS.get(code)
     if template is None:
         return str(params.get("text", code))
-    return str(template) % params if params else str(template)
+    if not params:
+        return str(template)
+    return str(template) % {
+        name: Grouped(value) if type(value) is int else value for name, value in params.items()
+    }
+
+
+class Grouped(int):
+    """A count that reads with the language's digit grouping where a text says ``%(n)s``
+    ("100,000", "100.000"); ``%(n)d`` still prints the bare digits."""
+
+    def __str__(self):
+        return formats.number_format(int(self), force_grouping=True)

@@ -13,7 +13,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
-from exports import transitions
+from exports import reasons, transitions
 from exports.models import Task
 from exports.partials import partials_dir
 
@@ -32,19 +32,22 @@ def purge_expired_exports(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.EXPORT_RETENTION_DAYS)
     expired = Task.objects.filter(finished_at__lt=cutoff, purged_at=None).exclude(result="")
-    purged = sum(purge_task_file(task=task) for task in expired)
+    purged = sum(purge_task_file(task=task, by_staff=False) for task in expired)
     if purged:
         logger.info("purged %d expired export file(s)", purged)
     sweep_orphan_exports(now=now)
     return purged
 
 
-def purge_task_file(*, task: Task) -> bool:
-    """Delete ``task``'s file now (retention, or staff in the admin); False if already gone."""
+def purge_task_file(*, task: Task, by_staff: bool) -> bool:
+    """Delete ``task``'s file now (retention, or staff in the admin); False if already gone.
+    Its owner is told which of the two it was."""
     if not task.result or task.purged_at:
         return False
     task.result.delete(save=False)
-    return transitions.record_purge(task)
+    if by_staff:
+        return transitions.record_purge(task, notice_code=reasons.FILE_DELETED_BY_STAFF)
+    return transitions.record_purge(task, notice_code=reasons.FILE_EXPIRED)
 
 
 @receiver(post_delete, sender=Task, dispatch_uid="exports.retention.delete_file_with_its_task")

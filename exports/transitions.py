@@ -159,9 +159,16 @@ def report_progress(
     return True
 
 
-def record_purge(task: Task) -> bool:
-    """The retention job deleted ``task``'s file: downloads answer 410 from now on."""
-    changes = {"purged_at": timezone.now(), "updated_at": timezone.now()}
+def record_purge(task: Task, *, notice_code: str, notice_params: dict | None = None) -> bool:
+    """``task``'s file was deleted (by retention or by staff, which ``notice_code`` tells the
+    owner): downloads answer 410 from now on."""
+    now = timezone.now()
+    changes = {
+        "purged_at": now,
+        "updated_at": now,
+        "notice_code": notice_code,
+        "notice_params": notice_params or {},
+    }
     if not Task.objects.filter(pk=task.pk, purged_at=None).update(**changes):
         return False
     _apply(task, changes)

@@ -12,8 +12,7 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from exports import selectors, services
-from exports.kinds import EXPORT_POSTS
+from exports import flashes, reasons, selectors, services
 from exports.models import Task
 
 
@@ -53,11 +52,11 @@ def exports(request):
         history = [task for task in selectors.tasks_for(request.user) if task.pk not in shown]
         return render(request, "exports/history.html", {"tasks": history})
     try:
-        services.export_launch(user=request.user)
+        task = services.export_launch(user=request.user)
     except services.TaskError as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.info(request, str(EXPORT_POSTS.started))
+        flashes.task_started(request, task)
     return _back(request)
 
 
@@ -74,6 +73,15 @@ def download(request, task_id):
     """The owner's file. Behind nginx (EXPORT_DOWNLOAD_ACCEL_PREFIX set) Django only checks and
     names it and nginx sends the bytes; without nginx it goes a block at a time."""
     task = _own_task_or_404(request, task_id)
+    response = file_response(task)
+    if response is None:
+        return render(request, "exports/expired.html", _gone(task), status=410)
+    return response
+
+
+def file_response(task: Task) -> HttpResponse | None:
+    """A response that sends ``task``'s file, or None when the file is gone. The caller has
+    checked who may have it: the owner here, staff in the admin (exports/admin.py)."""
     if task.status != Task.Status.SUCCEEDED or not task.result:
         raise Http404("This export has no file.")
     accel_prefix = settings.EXPORT_DOWNLOAD_ACCEL_PREFIX
@@ -86,7 +94,7 @@ def download(request, task_id):
         else:
             handle = task.result.open("rb")
     except FileNotFoundError:
-        return render(request, "exports/expired.html", status=410)
+        return None
     if not accel_prefix:
         return ChunkedFileResponse(
             handle, as_attachment=True, filename="posts.json", content_type="application/json"
@@ -95,6 +103,15 @@ def download(request, task_id):
     response["Content-Disposition"] = content_disposition_header(True, "posts.json")
     response["X-Accel-Redirect"] = accel_prefix + quote(task.result.name)
     return response
+
+
+def _gone(task: Task) -> dict:
+    """Why the file is gone: staff deleted it, or it outlived the retention period."""
+    return {
+        "deleted_by_staff": task.notice_code == reasons.FILE_DELETED_BY_STAFF,
+        "deleted_at": task.purged_at,
+        "retention_days": settings.EXPORT_RETENTION_DAYS,
+    }
 
 
 @login_required

@@ -12,6 +12,8 @@ IMPORT_POSTS = register(
         name="import_posts",
         job="imports.jobs.import_posts",
         description=_("Import of your posts"),
+        staff_description=_("Import of %(username)s's posts"),
+        label=_("Import"),
         titles={
             "queued": _("Import of your posts — waiting to start"),
             "running": _("Import of your posts — in progress"),

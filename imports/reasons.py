@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-# Why an archive cannot be imported (imports/archive.py). ``index`` counts posts from 0, as in
+# Why an archive cannot be imported (imports/archive.py): an import keeps all its posts or
+# none, so each text says that none were kept. ``index`` counts posts from 0, as in
 # the file's "posts" array; ``value`` is the start of the offending timestamp.
 ARCHIVE_NOT_JSON = "archive_not_json"
 ARCHIVE_TRUNCATED = "archive_truncated"
@@ -25,23 +26,35 @@ POST_FUTURE_TIMESTAMP = "post_future_timestamp"
 IMPORTED = "imported"  # {"imported": n, "skipped": m}
 
 TEXTS: Mapping[str, Promise] = {
-    ARCHIVE_NOT_JSON: _("The file is not a JSON archive of posts."),
-    ARCHIVE_TRUNCATED: _("The file ends too early: the archive is truncated."),
+    ARCHIVE_NOT_JSON: _("The file is not a JSON archive of posts. No post was imported."),
+    ARCHIVE_TRUNCATED: _(
+        "The file ends too early: the archive is truncated. No post was imported."
+    ),
     ARCHIVE_WRONG_SHAPE: _(
-        'The file is JSON but not an archive of posts: it must be {"posts": [...]}.'
+        'The file is JSON but not an archive of posts: it must be {"posts": [...]}. '
+        "No post was imported."
     ),
     ARCHIVE_OVERSIZED_VALUE: _(
-        "The file holds a value far longer than any post: it is not an archive of posts."
+        "The file holds a value far longer than any post: it is not an archive of posts. "
+        "No post was imported."
     ),
     POST_WRONG_SHAPE: _(
-        'Post %(index)d is not an object with a text "body" and a text "timestamp".'
+        'Post %(index)d is not an object with a text "body" and a text "timestamp". '
+        "No post was imported."
     ),
-    POST_BODY_EMPTY: _("Post %(index)d has an empty body."),
+    POST_BODY_EMPTY: _("Post %(index)d has an empty body. No post was imported."),
     POST_BODY_TOO_LONG: _(
-        "Post %(index)d has %(length)d characters; posts are limited to %(limit)d."
+        "Post %(index)d has %(length)d characters; posts are limited to %(limit)d. "
+        "No post was imported."
     ),
-    POST_BODY_NUL: _("Post %(index)d contains a NUL character, which posts cannot hold."),
-    POST_BAD_TIMESTAMP: _('Post %(index)d has a timestamp that is not ISO 8601: "%(value)s".'),
-    POST_FUTURE_TIMESTAMP: _('Post %(index)d has a timestamp in the future: "%(value)s".'),
-    IMPORTED: _("Imported %(imported)d posts; skipped %(skipped)d already present."),
+    POST_BODY_NUL: _(
+        "Post %(index)d contains a NUL character, which posts cannot hold. No post was imported."
+    ),
+    POST_BAD_TIMESTAMP: _(
+        'Post %(index)d has a timestamp that is not ISO 8601: "%(value)s". No post was imported.'
+    ),
+    POST_FUTURE_TIMESTAMP: _(
+        'Post %(index)d has a timestamp in the future: "%(value)s". No post was imported.'
+    ),
+    IMPORTED: _("Imported %(imported)s posts; skipped %(skipped)s already present."),
 }

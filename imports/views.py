@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from exports import selectors
+from exports import flashes, selectors
 from exports.services import TaskError
 from exports.views import _back
 from imports.forms import ImportForm
@@ -54,8 +54,8 @@ def _imports(request):
         elif form.cleaned_data["archive"].size > settings.IMPORT_MAX_BYTES:
             messages.error(request, too_large_message())  # served without the ASGI guard
         else:
-            import_launch(user=request.user, upload=form.cleaned_data["archive"])
-            messages.info(request, str(IMPORT_POSTS.started))
+            task = import_launch(user=request.user, upload=form.cleaned_data["archive"])
+            flashes.task_started(request, task)
     except TaskError as refusal:
         messages.error(request, str(refusal))
     finally:

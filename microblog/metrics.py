@@ -34,6 +34,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     ProcessCollector,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.core import (
@@ -46,6 +47,9 @@ from prometheus_client.utils import floatToGoString
 from microblog.mail import EMAIL_FAILURES_KEY
 
 logger = logging.getLogger(__name__)
+
+# A "_created" timestamp beside every counter and histogram: series nobody asked for.
+disable_created_metrics()
 
 PROCESS = CollectorRegistry()
 ProcessCollector(registry=PROCESS)
@@ -297,7 +301,14 @@ class HttpMetricsMiddleware:
         start = time.perf_counter()
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
-        view = match.view_name if match else "<unresolved>"
+        if match:
+            view = match.view_name
+        elif request.path.startswith(settings.STATIC_URL):
+            # WhiteNoise answers before URL resolution: most requests of a page, kept apart from
+            # the requests no view answered.
+            view = "<static>"
+        else:
+            view = "<unresolved>"
         HTTP_LATENCY.labels(view).observe(time.perf_counter() - start)
         method = request.method if request.method in KNOWN_METHODS else "other"
         HTTP_REQUESTS.labels(view, method, str(response.status_code)).inc()

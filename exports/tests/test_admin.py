@@ -1,13 +1,18 @@
 """Staff see every task in the admin but change none by hand: they act through actions that
 take the users' path (exports/transitions.py), and the owner's open pages see the result."""
 
+from datetime import timedelta
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.files.base import ContentFile
 from django.test import Client
+from django.utils import timezone
+from django.utils.html import escape
 
 from exports import reasons
 from exports.models import Task
+from exports.retention import purge_expired_exports
 from exports.tests.conftest import communicator, connected_past_snapshot, run
 from microblog.testing.factories import TaskFactory, UserFactory
 
@@ -120,15 +125,128 @@ def test_purging_a_file_from_the_admin_takes_the_download_link_off_the_owners_pa
     task.result.save("posts.json", ContentFile(b'{"posts": []}'))
     assert task.download_url
 
+    selected = {"action": "purge_files", "_selected_action": [task.pk]}
+    asked = staff_client.post(CHANGELIST, selected)  # Django's delete action asks first too
+    assert asked.status_code == 200
+    assert escape(f"Export of {user.username}'s posts") in asked.text
+    assert 'name="post" value="yes"' in asked.text
+    assert Task.objects.get(pk=task.pk).purged_at is None
+    assert task.result.storage.exists(task.result.name)
+
     def act():
-        staff_client.post(CHANGELIST, {"action": "purge_files", "_selected_action": [task.pk]})
+        done = staff_client.post(CHANGELIST, {**selected, "post": "yes"}, follow=True)
+        assert "Deleted 1 file." in done.text
 
     (message,) = owner_sees(ws_headers, user, act)
 
     assert (message["id"], message["download_url"]) == (task.pk, None)
+    assert message["notice"] == "The site's staff deleted the file."
+    assert message["title"] == "Export of your posts — file deleted"
     task.refresh_from_db()
     assert task.purged_at is not None
     assert not task.result.storage.exists(task.result.name)
+
+
+def test_the_owner_is_told_staff_deleted_the_file_not_that_it_expired(
+    staff_client, client, user, redis_client
+):
+    deleted = TaskFactory(user=user, status=Task.Status.SUCCEEDED, progress=100)
+    deleted.result.save("posts.json", ContentFile(b'{"posts": []}'))
+    expired = TaskFactory(
+        user=user,
+        status=Task.Status.SUCCEEDED,
+        progress=100,
+        finished_at=timezone.now() - timedelta(days=30),
+    )
+    expired.result.save("old.json", ContentFile(b'{"posts": []}'))
+    staff_client.post(
+        CHANGELIST, {"action": "purge_files", "_selected_action": [deleted.pk], "post": "yes"}
+    )
+    purge_expired_exports()
+    client.force_login(user)
+
+    history = client.get("/exports/").text
+    assert escape("The site's staff deleted the file.") in history
+    assert "The file was deleted at the end of its retention period." in history
+    gone = client.get(f"/exports/{deleted.pk}/download")
+    assert gone.status_code == 410
+    assert "The site's staff deleted this file (" in gone.text
+    assert "expired" not in gone.text
+    old = client.get(f"/exports/{expired.pk}/download")
+    assert old.status_code == 410
+    assert "This export has expired" in old.text
+    assert "Export files are kept for 7 days" in old.text
+    spanish = client.get(f"/exports/{deleted.pk}/download", HTTP_ACCEPT_LANGUAGE="es")
+    assert "El personal del sitio borró este archivo" in spanish.text
+
+
+def test_the_result_link_downloads_the_file_for_staff_only(staff_client, client, user):
+    task = TaskFactory(user=user, status=Task.Status.SUCCEEDED, progress=100, result_size=13)
+    task.result.save("posts.json", ContentFile(b'{"posts": []}'))
+    link = f"{CHANGELIST}{task.pk}/download/"
+
+    page = staff_client.get(f"{CHANGELIST}{task.pk}/change/")
+    assert f'href="{link}"' in page.text
+    assert "/media/" not in page.text
+    download = staff_client.get(link)
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b'{"posts": []}'
+    assert "posts.json" in download["Content-Disposition"]
+
+    client.force_login(user)  # the owner, not staff: the admin's link is not theirs
+    refused = client.get(link)
+    assert refused.status_code == 302 and "/admin/login/" in refused["Location"]
+    client.logout()
+    assert client.get(link).status_code == 302
+
+
+def test_actions_say_what_they_did_and_why_they_skipped_the_rest(staff_client, user):
+    done = TaskFactory(user=user, status=Task.Status.SUCCEEDED)
+    imported = TaskFactory(user=user, name="import_posts", status=Task.Status.FAILED)
+    both = {"_selected_action": [done.pk, imported.pk]}
+
+    def said(action, data=(), **headers):
+        data = {"action": action, **both, **dict(data)}
+        response = staff_client.post(CHANGELIST, data, follow=True, **headers)
+        return [str(message) for message in response.context["messages"]]
+
+    assert said("cancel_selected") == [
+        "2 tasks were not cancelled because they had already finished."
+    ]
+    assert said("retry_failed") == [
+        "1 task was not retried because only failed tasks can be retried.",
+        "1 task was not retried because tasks of its kind cannot be started again.",
+    ]
+    assert said("purge_files", {"post": "yes"}) == [
+        "2 tasks were skipped because they have no file."
+    ]
+    assert said("cancel_selected", HTTP_ACCEPT_LANGUAGE="es") == [
+        "2 tareas no se cancelaron porque ya habían terminado."
+    ]
+    assert said("retry_failed", HTTP_ACCEPT_LANGUAGE="es") == [
+        "1 tarea no se reintentó porque solo se pueden reintentar las tareas fallidas.",
+        "1 tarea no se reintentó porque las tareas de su tipo no se pueden volver a iniciar.",
+    ]
+
+
+def test_the_list_describes_tasks_for_staff_with_reason_and_readable_duration(staff_client, user):
+    started = timezone.now() - timedelta(minutes=5)
+    TaskFactory(
+        user=user,
+        status=Task.Status.FAILED,
+        error_code=reasons.TIMEOUT,
+        started_at=started,
+        finished_at=started + timedelta(seconds=0.366839),
+    )
+
+    page = staff_client.get(CHANGELIST)
+    assert escape(f"Export of {user.username}'s posts") in page.text
+    assert "Export of your posts" not in page.text
+    assert "The export took too long and was stopped" in page.text
+    assert "0.4 s" in page.text and "0:00:00" not in page.text
+    assert '<a href="?name=import_posts">Import</a>' in page.text
+    spanish = staff_client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="es")
+    assert "0,4 s" in spanish.text
 
 
 def test_django_rq_dashboard_is_for_staff_and_linked_from_the_admin(staff_client, user):

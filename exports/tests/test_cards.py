@@ -7,6 +7,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
+from exports import transitions
 from exports.models import Task
 from exports.tests.conftest import communicator, connected_past_snapshot, run
 from microblog.testing.factories import TaskFactory
@@ -24,7 +25,7 @@ def finished(user, minutes_ago=1, **fields):
 
 
 def cards(page):
-    return re.findall(r'class="card mb-3 task" data-task-id="(\w+)"', page)
+    return re.findall(r'class="card mb-3 task[^"]*" data-task-id="(\w+)"', page)
 
 
 def test_a_finished_card_says_what_happened_and_can_be_dismissed(logged_in, user):
@@ -135,3 +136,51 @@ def test_the_rate_limit_says_when_to_try_again_in_the_users_language(
     assert f"{hour12}:{retry:%M}" in english.text and "UTC" in english.text
     assert f"Podrás volver a intentarlo a las {retry:%H:%M} UTC." in spanish.text
     assert Task.objects.count() == 1
+
+
+def card_html(page, task):
+    start = page.index(f'data-task-id="{task.pk}"')
+    return page[page.rindex("<div", 0, start) : page.index("</div>\n  </div>\n</div>", start)]
+
+
+@pytest.mark.parametrize(
+    ("status", "colour", "bar_shown"),
+    [
+        ("succeeded", "success", True),
+        ("failed", "danger", False),
+        ("cancelled", "secondary", False),
+    ],
+)
+def test_a_final_card_is_styled_as_final_and_keeps_no_partial_bar(
+    logged_in, user, status, colour, bar_shown
+):
+    task = finished(user, status=status, progress=100 if bar_shown else 23)
+
+    card = card_html(logged_in.get("/explore/").text, task)
+
+    assert f'class="card mb-3 task task-final border-{colour} bg-{colour}-subtle"' in card
+    assert ('class="progress d-none"' not in card) is bar_shown
+    assert f"progress-bar bg-{colour}" in card and "progress-bar-animated" not in card
+
+
+def test_the_started_flash_gives_way_to_the_card_once_the_card_is_final(
+    logged_in, user, redis_client
+):
+    def export_then(before_the_page=lambda task: None):
+        redirect = logged_in.post("/exports/", {"next": "/explore/"})
+        task = Task.objects.order_by("created_at").last()
+        before_the_page(task)
+        return task, logged_in.get(redirect["Location"]).text
+
+    first, queued = export_then()
+    assert f'data-task-id="{first.pk}" role="alert">Your export has started.' in queued
+    transitions.move(first, to=Task.Status.FAILED, error_code="timeout")
+
+    # The worker was quicker than the redirect: the card says how it ended, the flash nothing.
+    second, page = export_then(
+        lambda task: transitions.move(task, to=Task.Status.FAILED, error_code="timeout")
+    )
+
+    assert second.pk != first.pk and cards(page) == [second.pk]
+    assert "Your export has started." not in page
+    assert "Export of your posts — failed" in page

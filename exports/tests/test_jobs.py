@@ -89,6 +89,24 @@ def test_export_larger_than_the_limit_is_linked_but_not_attached(user, redis_cli
     assert f"/exports/{task.pk}/download" in message.body
 
 
+def test_the_mails_text_reads_with_cat_the_link_on_one_line(user, redis_client, settings):
+    """The raw message, as var/mail/*.log holds it: no quoted-printable soft line breaks."""
+    settings.EXPORT_ATTACHMENT_MAX_BYTES = 10
+    settings.SITE_URL = "http://127.0.0.1:8150"
+    seed_posts(author=user, count=300, seed=3)
+
+    task = _export(user)
+
+    raw = mail.outbox[0].message().as_bytes().decode("utf-8")
+    link = f"http://127.0.0.1:8150/exports/{task.pk}/download"
+    assert f"Download it here: {link}\n" in raw
+    size = f"{task.result_size / 1024:.1f}".replace(".0", "")
+    assert f"(The file is {size}\u00a0KB, too big to attach" in raw
+    assert "=C2=A0" not in raw
+    assert not [line for line in raw.splitlines() if line.endswith("=") and "==" not in line]
+    assert raw.count("Content-Transfer-Encoding: 8bit") == 2  # the text and the HTML part
+
+
 def test_export_of_a_cancelled_task_stops_without_a_file(user, redis_client):
     task = TaskFactory(user=user, status=Task.Status.CANCELLED)
 

@@ -47,7 +47,7 @@ def test_an_archive_uploaded_through_the_form_shows_a_live_bar_then_its_posts(
         )
     assert page.inner_text(f"{card} .task-title") == "Import of your posts — done"
     assert page.inner_text(f"{card} .task-detail") == (
-        "Imported 100000 posts; skipped 0 already present."
+        "Imported 100,000 posts; skipped 0 already present."
     )
     seen = page.evaluate("window.seen")
     assert any(0 < value < 100 for value in seen), seen  # it moved while the job ran

@@ -54,7 +54,7 @@ def test_export_then_import_round_trip_keeps_every_post_and_adds_nothing_twice(
     # Importing your own export adds nothing.
     state = finished(visitor, visitor.start_import(archive))
     assert state["status"] == "succeeded", worker.output()
-    assert state["notice"] == "Imported 0 posts; skipped 3007 already present."
+    assert state["notice"] == "Imported 0 posts; skipped 3,007 already present."
     assert Post.objects.filter(author=author).count() == 3_007
 
     # Another user gets every post, body and timestamp exactly, in time order.
@@ -63,14 +63,14 @@ def test_export_then_import_round_trip_keeps_every_post_and_adds_nothing_twice(
     newcomer.log_in(other.username, password)
     state = finished(newcomer, newcomer.start_import(archive))
     assert state["status"] == "succeeded", worker.output()
-    assert state["notice"] == "Imported 3007 posts; skipped 0 already present."
+    assert state["notice"] == "Imported 3,007 posts; skipped 0 already present."
     assert posts_of(other) == posts_of(author)
     assert leftover_uploads() == []
     assert not ImportRun.objects.exists()
 
     # A second import of the same archive adds nothing.
     state = finished(newcomer, newcomer.start_import(archive))
-    assert state["notice"] == "Imported 0 posts; skipped 3007 already present."
+    assert state["notice"] == "Imported 0 posts; skipped 3,007 already present."
     assert Post.objects.filter(author=other).count() == 3_007
     assert leftover_uploads() == []
 

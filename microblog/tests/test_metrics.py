@@ -152,6 +152,27 @@ def test_http_requests_are_counted_and_timed_per_view(client, redis_client):
     assert requests_of("explore", "200") == before + 2
 
 
+def test_static_files_are_counted_as_such_and_no_created_series_is_sent(client, redis_client):
+    def requests_of(view):
+        figures = samples(client.get("/metrics").content.decode())
+        return sum(
+            value
+            for (name, labels), value in figures.items()
+            if name == "microblog_http_requests_total" and ("view", view) in labels
+        )
+
+    before = requests_of("<static>"), requests_of("<unresolved>")
+    client.get("/static/js/tasks.js")
+    client.get("/static/vendor/bootstrap/bootstrap.min.css")
+    client.get("/no-such-page/")
+
+    assert (requests_of("<static>"), requests_of("<unresolved>")) == (
+        before[0] + 2,
+        before[1] + 1,
+    )
+    assert "_created" not in client.get("/metrics").content.decode()
+
+
 # -- several processes --------------------------------------------------------------------
 
 

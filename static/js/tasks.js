@@ -75,11 +75,19 @@ function render(task) {
   badge.textContent = task.status_label;
   badge.className = `task-status badge text-bg-${task.badge}`;
   card.querySelector(".task-detail").textContent = task.detail || "";
+  // A final card is coloured as its badge, and only a success keeps its bar (as _task.html).
+  for (const name of [...card.classList]) {
+    if (name.startsWith("border-") || name.startsWith("bg-")) card.classList.remove(name);
+  }
+  card.classList.toggle("task-final", !task.active);
+  if (!task.active) card.classList.add(`border-${task.badge}`, `bg-${task.badge}-subtle`);
   const bar = card.querySelector('[role="progressbar"]');
   bar.setAttribute("aria-valuenow", String(task.progress));
+  bar.classList.toggle("d-none", !task.show_progress);
   const fill = bar.querySelector(".progress-bar");
   fill.style.width = `${task.progress}%`;
   fill.textContent = percentFormat.format(task.progress / 100);
+  fill.className = `progress-bar bg-${task.badge}`;
   fill.classList.toggle("progress-bar-striped", task.active);
   fill.classList.toggle("progress-bar-animated", task.active);
   const download = card.querySelector(".task-download");
@@ -95,6 +103,12 @@ function render(task) {
   if (cancelHadFocus && !task.cancel_url) {
     // The focused button vanished: keep keyboard users in the card rather than on <body>.
     (task.download_url ? download : card.querySelector(".task-title")).focus();
+  }
+  if (!task.active) {
+    // "Your export has started" under a card that says "ready": the card speaks for the task now.
+    for (const flash of document.querySelectorAll(`.alert[data-task-id="${CSS.escape(task.id)}"]`)) {
+      flash.remove();
+    }
   }
   if (previous !== task.status) {
     live.textContent = task.detail ? `${task.title}: ${task.detail}` : task.title;
