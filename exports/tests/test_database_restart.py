@@ -78,7 +78,7 @@ def test_an_export_queued_while_the_database_is_down_waits_for_it_and_succeeds(
     try:
         with database.down():
             task = services.export_launch(user=user)  # through the test's own session
-            # A worker has taken the job and met the outage (and, before waiting, failed it).
+            # A worker has taken the job and met the outage: it waits (or, lacking that, failed it).
             wait_until(
                 lambda: (
                     "database is unreachable" in worker.output()
