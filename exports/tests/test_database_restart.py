@@ -9,6 +9,7 @@ from contextlib import nullcontext
 
 import pytest
 from django.db import connection
+from django.utils import translation
 from rq.job import Job, JobStatus
 
 from exports import reasons, services
@@ -62,6 +63,8 @@ def test_an_export_running_when_the_database_goes_away_fails_with_that_reason(
         wait_until(lambda: settled(task), 60)
         assert task.status == Task.Status.FAILED, worker.output()[-3000:]
         assert task.error_code == reasons.DATABASE_UNAVAILABLE, worker.output()[-3000:]
+        with translation.override("es"):
+            assert task.error.startswith("La base de datos no estuvo disponible por un momento")
         assert not list((media_root / "exports" / "tmp").glob("*.part"))
         again = services.export_launch(user=user)
         wait_until(lambda: settled(again), 120)
@@ -78,7 +81,7 @@ def test_an_export_queued_while_the_database_is_down_waits_for_it_and_succeeds(
     try:
         with database.down():
             task = services.export_launch(user=user)  # through the test's own session
-            # A worker has taken the job and met the outage (and, before waiting, failed it).
+            # A worker has taken the job and met the outage: it waits (or, lacking that, failed it).
             wait_until(
                 lambda: (
                     "database is unreachable" in worker.output()
