@@ -1,9 +1,9 @@
 """What clients send on a websocket is small and rare, checked against a real daphne
 (microblog/websocket_frames.py)."""
 
+import contextlib
 import json
 import logging
-from contextlib import contextmanager
 
 import daphne.ws_protocol
 import psutil
@@ -23,7 +23,7 @@ FLOOD_BYTES = 96 * 1024 * 1024  # what the client would send if the socket staye
 RSS_GROWTH_MB = 32  # unpatched, the queued frames alone would take more than twice this
 
 
-@contextmanager
+@contextlib.contextmanager
 def open_socket(web, user):
     with connect(
         web.url.replace("http://", "ws://") + "/ws/tasks/",
@@ -60,14 +60,15 @@ def test_a_socket_that_keeps_sending_is_closed_before_daphne_holds_its_frames(we
     daphne_rss = psutil.Process(web.pid).memory_info().rss / 2**20
     sent = 0
 
-    with open_socket(web, user) as ws, pytest.raises(ConnectionClosed):
+    with open_socket(web, user) as ws, contextlib.suppress(ConnectionClosed, TimeoutError):
         while sent < FLOOD_BYTES:
             ws.send(FRAME)
             sent += len(FRAME)
-        ws.recv(timeout=10)
+        ws.recv(timeout=10)  # the close, if it has not come yet (a timeout: it never does)
+    growth = peak_rss_mb(web.pid) - daphne_rss
 
-    assert ws.close_code == FLOODING, f"still open after {sent / 2**20:.0f} MB"
-    assert peak_rss_mb(web.pid) - daphne_rss < RSS_GROWTH_MB
+    assert ws.close_code == FLOODING, f"open after {sent / 2**20:.0f} MB, daphne +{growth:.0f} MB"
+    assert growth < RSS_GROWTH_MB
     with open_socket(web, user):  # the user's other pages still connect
         pass
     assert "Traceback" not in web.output()
