@@ -153,6 +153,41 @@ def upload(path, scenario, full_clients, full_mb):
     return cell
 
 
+def flood_before(data, *keys):
+    """The same figure measured on the code before issue 29's fix, if that run was kept."""
+    before = load("websocket_flood_before", data["vendor"])
+    value = dig(before, *keys)
+    return "" if value is None else f"; before the fix: {value:,}"
+
+
+def flood_rss(data):
+    growth = data["daphne_rss_growth_mb"]
+    flood = data["flood"]
+    sent = " + ".join(f"{mib:,} MiB of {size} frames" for size, mib in flood["mib_sent"].items())
+    before = flood_before(data, "daphne_rss_growth_mb")
+    return f"+{growth} MB ({sent} sent on {flood['flooders']} sockets){before} MB", growth <= 64
+
+
+def flood_latency(data):
+    seen = data["bystander"]
+    worst, gap = seen["latency_ms_max"], seen["longest_gap_ms"]
+    before = flood_before(data, "bystander", "latency_ms_max")
+    text = f"{worst} ms max over {seen['states']:,} states, longest gap {gap} ms{before} ms"
+    return text, worst <= 1000 and gap <= 1000
+
+
+def flood_502(data):
+    answers = sum(data["bystander"]["answers"].values())
+    handshakes = data["handshakes"]
+    refused = handshakes["answers"].get("429", 0)
+    before = flood_before(data, "bystander_502")
+    text = (
+        f"{data['bystander_502']} of {answers} answers; the flooder's"
+        f" {handshakes['attempted']:,} handshakes: {refused:,} × 429{before} × 502"
+    )
+    return text, data["bystander_502"] == 0
+
+
 def import_ratio(data):
     text, met = ratio(data.get("throughput_ratio"), 3.0)
     floor, flow = dig(data, "floor_s", "median"), dig(data, "post_to_succeeded_s", "median")
@@ -238,6 +273,29 @@ FIGURES = [
         per_socket,
         "per socket: Twisted's protocol, the middlewares' scopes, the consumer and its"
         " queue; one channel-layer subscription per process (§5)",
+    ),
+    Figure(
+        "daphne RSS growth, one user flooding frames on 50 sockets for 30 s, then 60 s idle",
+        "websocket_flood",
+        "≤ +64 MB",
+        flood_rss,
+        "autobahn refuses a frame over 4 KiB; past 20 messages (then 2/s) daphne closes the"
+        " socket before queueing more (microblog/websocket_frames.py); the queue had no bound",
+    ),
+    Figure(
+        "another user's task states during that flood: worst latency",
+        "websocket_flood",
+        "≤ 1 s throughout",
+        flood_latency,
+        "the flooded daphne's loop, no longer busy taking frames in",
+    ),
+    Figure(
+        "502s to another user while one client opens 2,000 websockets, 100 at a time",
+        "websocket_flood",
+        "0",
+        flood_502,
+        "nginx's handshake limit per address (10/s, burst 100), daphne's backlog 1024,"
+        " max_fails=0 (deploy/nginx/templates/)",
     ),
     Figure(
         "1M-post import POST → succeeded, ratio to a bulk insert of the same rows (floor)",

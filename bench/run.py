@@ -35,6 +35,8 @@ BENCHMARKS = {
         "websocket_scale",
         ["--clients", "5000", "--poll-seconds", "2", "--bursts", "3"],
     ),
+    # One user's 2,000 sockets through nginx, then a frame flood on 50 of them (issue 29).
+    "websocket_flood": ("websocket_flood", []),
     "download_memory": ("download_memory", []),
     "upload_memory": ("upload_memory", []),
     "import_throughput": ("import_throughput", ["--runs", "2"]),

@@ -23,13 +23,18 @@ from exports.socket_watch import WatchedTaskSocket, subscriber_name
 
 logger = logging.getLogger(__name__)
 
+TOO_MANY_SOCKETS = 4029  # close code: this user has WEBSOCKETS_PER_USER sockets here already
+
 
 class TaskConsumer(WatchedTaskSocket, AsyncJsonWebsocketConsumer):
     """Authenticates, joins the user's group, sends a snapshot, then forwards updates, each
     rendered in the language of the page that opened the connection.
 
     Clients have nothing to say: whatever they send is ignored, so no message can name another
-    user's group or task. A refused connection is closed before it is accepted: the browser
+    user's group or task (daphne closes a socket that keeps sending: microblog/websocket_frames.py).
+    A user holds at most ``WEBSOCKETS_PER_USER`` sockets in one process: one more is accepted and
+    at once closed with ``TOO_MANY_SOCKETS``, which the page does not retry for a while
+    (static/js/tasks.js). A refused connection is closed before it is accepted: the browser
     sees a failed handshake (HTTP 403), never a close code, and reconnects with backoff.
     """
 
@@ -55,6 +60,8 @@ class TaskConsumer(WatchedTaskSocket, AsyncJsonWebsocketConsumer):
             # A state from the inbox needs no database: skip Channels' close_old_connections,
             # a hop to the one database thread for every message of every socket.
             await self.task_update(message)
+        elif message["type"] == "websocket.receive":
+            pass  # what a client says is ignored, without that hop either
         else:
             await super().dispatch(message)
 
@@ -63,9 +70,14 @@ class TaskConsumer(WatchedTaskSocket, AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close()
             return
+        inbox = _inbox(self.channel_layer_alias)
+        if inbox.sockets_of(user_group_name(user.pk)) >= settings.WEBSOCKETS_PER_USER:
+            await self.accept()  # a refused handshake carries no code; a close does
+            await self.close(code=TOO_MANY_SOCKETS)
+            return
         # Join before reading the snapshot, so no update falls between the two.
         try:
-            await _inbox(self.channel_layer_alias).join(user_group_name(user.pk), self)
+            await inbox.join(user_group_name(user.pk), self)
         except (RedisError, OSError) as error:
             logger.warning("refusing a websocket: the channel layer is unreachable (%s)", error)
             await self.close()
@@ -86,9 +98,6 @@ class TaskConsumer(WatchedTaskSocket, AsyncJsonWebsocketConsumer):
                 # Redis is unreachable: the subscription comes back with the connection, and
                 # its messages find no socket here to go to.
                 logger.warning("could not leave group %s (%s)", self.group, error)
-
-    async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        """Ignore everything clients send."""
 
     async def task_update(self, event):
         # The inbox hands one message to all of a user's sockets in this process (tabs): it is
@@ -118,6 +127,9 @@ class _Inbox:
         self.members = {}  # group -> WeakSet of consumers (a crashed consumer must not stay)
         self.pending = {}  # group -> the last membership change asked of Redis
         self.receiving = None
+
+    def sockets_of(self, group):
+        return len(self.members.get(group, ()))
 
     async def join(self, group, consumer):
         if self.channel is None:

@@ -3,8 +3,9 @@
 One image runs web, worker and migrate, so the probe looks at the processes of its own
 container (PID 1 and its descendants; --root-pid for tests) and checks each by its kind:
 
-- daphne: GET /healthz on the port that this daphne listens on (its own -p/--port), from
-  127.0.0.1, with a Host that ALLOWED_HOSTS accepts. Another container's port is never asked.
+- daphne: GET /healthz on the port that this daphne listens on (its own -p/--port, or the port
+  of its -e tcp: endpoint), from 127.0.0.1, with a Host that ALLOWED_HOSTS accepts. Another
+  container's port is never asked.
 - `manage.py rqworker`: its heartbeat file (microblog/workers.py) was touched within
   HEALTH_WORKER_MAX_AGE seconds (default 60). A dead or frozen (SIGSTOP) worker fails it.
 
@@ -70,10 +71,16 @@ def tree(root):
 
 def daphne_port(argv):
     for index, arg in enumerate(argv):
-        if arg in {"-p", "--port"} and index + 1 < len(argv):
-            return int(argv[index + 1])
+        value = argv[index + 1] if index + 1 < len(argv) else ""
+        if arg in {"-p", "--port"}:
+            return int(value)
         if arg.startswith("--port="):
             return int(arg.split("=", 1)[1])
+        if arg in {"-e", "--endpoint"} and value.startswith("tcp:"):
+            # Twisted's endpoint string, "tcp:port=8000:interface=0.0.0.0:backlog=1024"
+            fields = dict(field.split("=", 1) for field in value.split(":")[1:] if "=" in field)
+            if "port" in fields:
+                return int(fields["port"])
     return DEFAULT_PORT
 
 

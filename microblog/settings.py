@@ -269,6 +269,9 @@ LOGGING = {
 }
 
 EXPORTS_PER_HOUR = config.int("EXPORTS_PER_HOUR", default=5)  # 0 disables the limit
+# Task websockets of one user in one web process: a page opens one, so 50 is 50 tabs; past it
+# one user's sockets could hold a process's memory and loop (exports/consumers.py).
+WEBSOCKETS_PER_USER = config.int("WEBSOCKETS_PER_USER", default=50)
 EXPORT_RETENTION_DAYS = config.int("EXPORT_RETENTION_DAYS", default=7)
 # Behind nginx (deploy/nginx/): the internal location that serves MEDIA_ROOT/exports/, e.g.
 # "/_protected/". The download view then answers with X-Accel-Redirect and no body, so daphne

@@ -21,7 +21,7 @@ MAIN = """\
 {user}worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
-events {{ worker_connections 1024; }}
+events {{ worker_connections 4096; }}
 http {{
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
@@ -69,7 +69,9 @@ def configure(directory, *, port, upstream_ports, static_root, media_root, impor
     for temp in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (directory / "temp" / temp).mkdir(parents=True)
     values = {
-        "MICROBLOG_UPSTREAM": " ".join(f"server 127.0.0.1:{p};" for p in upstream_ports),
+        "MICROBLOG_UPSTREAM": " ".join(
+            f"server 127.0.0.1:{p} max_fails=0;" for p in upstream_ports
+        ),
         "MICROBLOG_LISTEN": f"127.0.0.1:{port}",
         "MICROBLOG_SERVER_NAME": "127.0.0.1",
         "MICROBLOG_STATIC_ROOT": str(static_root),

@@ -135,6 +135,9 @@ def wait_for_port(port, process, timeout=30):
     raise RuntimeError(f"nothing listens on port {port}:\n{process.output()}")
 
 
+DAPHNE_BACKLOG = 1024  # as deployed (Procfile): Twisted's default of 50 overflowed in a burst
+
+
 def start_daphne(log_path, port=None, bind="127.0.0.1", options=(), **env):
     """daphne serving the site; ``options``: more of daphne's command-line options."""
     port = port or free_port()
@@ -143,10 +146,8 @@ def start_daphne(log_path, port=None, bind="127.0.0.1", options=(), **env):
             sys.executable,
             "-m",
             "daphne",
-            "-b",
-            bind,
-            "-p",
-            str(port),
+            "-e",
+            f"tcp:port={port}:interface={bind}:backlog={DAPHNE_BACKLOG}",
             *options,
             "microblog.asgi:application",
         ],

@@ -147,7 +147,9 @@ def test_web_waits_for_migrations_and_redis_and_is_probed(compose):
     assert web["depends_on"]["redis"]["condition"] == "service_healthy"
     assert not published_ports(web)  # nginx is the way in
     assert web["healthcheck"]["test"] == ["CMD", "python", "-m", "microblog.probe"]
-    assert command_of(web).startswith("daphne -b 0.0.0.0 -p 8000 --proxy-headers ")
+    assert command_of(web).startswith(
+        "daphne -e tcp:port=8000:interface=0.0.0.0:backlog=1024 --proxy-headers "
+    )
 
 
 def test_nginx_fronts_every_web_container_with_static_files_and_export_files(compose):
@@ -156,7 +158,7 @@ def test_nginx_fronts_every_web_container_with_static_files_and_export_files(com
     assert nginx["image"].startswith("nginx:")
     assert published_ports(nginx) == {(8000, 8000)}
     assert nginx["depends_on"]["web"]["condition"] == "service_healthy"
-    assert nginx["environment"]["MICROBLOG_UPSTREAM"] == "server web:8000;"
+    assert nginx["environment"]["MICROBLOG_UPSTREAM"] == "server web:8000 max_fails=0;"
     mounts = volume_mounts(nginx)
     assert mounts["media"] == nginx["environment"]["MICROBLOG_MEDIA_ROOT"]
     assert mounts["static"] == nginx["environment"]["MICROBLOG_STATIC_ROOT"]
@@ -230,3 +232,40 @@ def test_the_media_storage_backend_is_configurable():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == backend
+
+
+def daphne_command_lines():
+    """The daphne command line of each way to run the site, as its file writes it."""
+    unit = (BASE_DIR / "deploy" / "systemd" / "microblog-web.service").read_text()
+    dockerfile = (BASE_DIR / "Dockerfile").read_text()
+    compose_file = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+    return {
+        "Procfile": (BASE_DIR / "Procfile").read_text().split("web: ", 1)[1].splitlines()[0],
+        "Procfile.dev": (BASE_DIR / "Procfile.dev").read_text().split("web: ")[1].splitlines()[0],
+        "systemd": unit.split("ExecStart=", 1)[1].splitlines()[0],
+        "Dockerfile": shlex.join(yaml.safe_load(dockerfile.split("\nCMD ", 1)[1])),
+        "docker-compose.yml": compose_file["services"]["web"]["command"],
+    }
+
+
+@pytest.mark.parametrize("where", sorted(daphne_command_lines()))
+def test_every_daphne_listens_with_a_backlog_a_burst_of_handshakes_does_not_overflow(where):
+    argv = shlex.split(daphne_command_lines()[where])
+    endpoint = argv[argv.index("-e") + 1]
+
+    assert endpoint.startswith("tcp:port=")
+    assert ":backlog=1024" in endpoint  # Twisted's default is 50
+    assert not {"-b", "--bind", "-p", "--port"} & set(argv)  # one endpoint, this one
+
+
+def test_nginx_limits_handshakes_per_client_and_keeps_a_daphne_after_one_reset():
+    templates = BASE_DIR / "deploy" / "nginx" / "templates"
+    main = (templates / "microblog.conf.template").read_text()
+    locations = (templates / "microblog-locations.inc.template").read_text()
+    websockets = locations.split("location /ws/ {", 1)[1].split("\n}", 1)[0]
+    compose_file = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+
+    assert "limit_req_zone $binary_remote_addr zone=microblog_websockets:" in main
+    assert "limit_req zone=microblog_websockets burst=100 nodelay;" in websockets
+    upstream = compose_file["services"]["nginx"]["environment"]["MICROBLOG_UPSTREAM"]
+    assert upstream.endswith(" max_fails=0;")

@@ -163,6 +163,10 @@ function forgetTasksNotIn(current) {
   }
 }
 
+// The server's close code for a user with too many task sockets in one process
+// (WEBSOCKETS_PER_USER, exports/consumers.py): reconnecting at once would only be refused again.
+const TOO_MANY_SOCKETS = 4029;
+const TOO_MANY_SOCKETS_RETRY = 60000;
 let delay = 500;
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -176,7 +180,14 @@ function connect() {
     if (message.type === "task") render(message.task);
     else if (message.type === "snapshot") forgetTasksNotIn(new Set(message.task_ids));
   });
-  socket.addEventListener("close", () => {
+  socket.addEventListener("close", (event) => {
+    if (event.code === TOO_MANY_SOCKETS) {
+      setConnectionState(
+        gettext("Too many tabs of this site are open: close some, and this one updates again."),
+      );
+      setTimeout(connect, TOO_MANY_SOCKETS_RETRY);
+      return;
+    }
     setConnectionState(gettext("Reconnecting…"));
     setTimeout(connect, delay);
     delay = Math.min(delay * 2, 30000);

@@ -1,0 +1,88 @@
+"""What clients send on a websocket is small and rare, checked against a real daphne
+(microblog/websocket_frames.py)."""
+
+import contextlib
+import json
+import logging
+
+import daphne.ws_protocol
+import psutil
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
+from websockets.sync.client import connect
+
+from microblog.testing.processes import peak_rss_mb
+from microblog.testing.raw_http import session_cookie
+from microblog.websocket_frames import FLOODING, MAX_MESSAGE_BYTES, limit_client_frames
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
+
+FRAME = "x" * (MAX_MESSAGE_BYTES - 96)  # just under the limit: only the rate can stop these
+FLOOD_BYTES = 96 * 1024 * 1024  # what the client would send if the socket stayed open
+RSS_GROWTH_MB = 32  # unpatched, the queued frames alone would take more than twice this
+
+
+@contextlib.contextmanager
+def open_socket(web, user):
+    with connect(
+        web.url.replace("http://", "ws://") + "/ws/tasks/",
+        origin=web.url,
+        additional_headers={"Cookie": session_cookie(user)},
+        open_timeout=10,
+        close_timeout=5,
+    ) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
+        yield ws
+
+
+@pytest.mark.parametrize("fragments", [1, 4], ids=["one-frame", "fragmented"])
+def test_a_message_of_a_few_kilobytes_closes_the_socket(web, user, fragments):
+    message = "x" * (MAX_MESSAGE_BYTES * 2)
+    step = len(message) // fragments
+
+    with open_socket(web, user) as ws, pytest.raises(ConnectionClosed):
+        ws.send(
+            message
+            if fragments == 1
+            else [message[i : i + step] for i in range(0, len(message), step)]
+        )
+        ws.recv(timeout=10)  # a TimeoutError: the message was taken in
+    # autobahn fails a connection "by drop" (1006) rather than with a 1009 close frame.
+    assert ws.close_code in (CloseCode.ABNORMAL_CLOSURE, CloseCode.MESSAGE_TOO_BIG)
+
+    with open_socket(web, user):  # and the server still serves
+        pass
+    assert "Traceback" not in web.output()
+
+
+def test_a_socket_that_keeps_sending_is_closed_before_daphne_holds_its_frames(web, user):
+    daphne_rss = psutil.Process(web.pid).memory_info().rss / 2**20
+    sent = 0
+
+    with open_socket(web, user) as ws, contextlib.suppress(ConnectionClosed, TimeoutError):
+        while sent < FLOOD_BYTES:
+            ws.send(FRAME)
+            sent += len(FRAME)
+        ws.recv(timeout=10)  # the close, if it has not come yet (a timeout: it never does)
+    growth = peak_rss_mb(web.pid) - daphne_rss
+
+    assert ws.close_code == FLOODING, f"open after {sent / 2**20:.0f} MB, daphne +{growth:.0f} MB"
+    assert growth < RSS_GROWTH_MB
+    with open_socket(web, user):  # the user's other pages still connect
+        pass
+    assert "Traceback" not in web.output()
+
+
+def test_another_daphne_version_is_left_unpatched_with_one_log_line(monkeypatch, caplog):
+    monkeypatch.setattr(daphne, "__version__", "99.0")
+    monkeypatch.setattr(daphne.ws_protocol.WebSocketProtocol, "onMessage", lambda *args: None)
+    unpatched = daphne.ws_protocol.WebSocketProtocol.onMessage
+
+    with caplog.at_level(logging.ERROR, logger="microblog.websocket_frames"):
+        limit_client_frames()
+
+    assert daphne.ws_protocol.WebSocketProtocol.onMessage is unpatched
+    assert [record.getMessage() for record in caplog.records] == [
+        "websocket client frames are NOT limited: written for daphne 4.2.3, this is daphne 99.0"
+    ]
