@@ -32,7 +32,7 @@ import time
 from django.conf import settings
 from django.db import DatabaseError, connections
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import ReadOnlyError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.exceptions import StopRequested
 from rq.worker import Worker
@@ -45,7 +45,8 @@ from exports.retention import purge_expired_exports
 
 logger = logging.getLogger(__name__)
 PURGE_LOCK = "microblog:exports:purge-lock"
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+# A failover too: a demoted primary answers writes with READONLY until clients reconnect.
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -121,6 +122,8 @@ class ReconcilingWorker(Worker):
                 purge_expired_exports()
         except StopRequested:  # SIGTERM while idle: RQ stops through this exception
             raise
+        except REDIS_DOWN:
+            self._redis_unreachable("maintenance")
         except Exception:  # maintenance must never kill the worker
             logger.exception("task maintenance failed")
         finally:
