@@ -103,6 +103,9 @@ def test_the_site_rides_out_the_loss_of_its_redis_primary_during_an_export(
             wait_until(lambda: visitor.get("/healthz").status_code == 200, 20, 0.1)
             healthy_after = time.monotonic() - promoted_at
             assert visitor.get("/healthz").json()["redis_primary"] == f"127.0.0.1:{replica.port}"
+            figures = visitor.get("/metrics").text
+            assert f'microblog_redis_primary{{address="127.0.0.1:{replica.port}"}} 1.0' in figures
+            assert 'microblog_redis_sentinels{state="answering"} 3.0' in figures
 
             # The export finishes, or fails with a reason; the lost one fails; none stays active.
             finished = wait_until(lambda: visitor.finished_task(task_id), 60)
