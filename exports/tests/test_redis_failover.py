@@ -1,9 +1,10 @@
 """The Redis primary dies (SIGKILL) under Sentinel in the middle of an export: nothing restarts.
 
 A primary, a replica and three sentinels on loopback (Debian's redis-server and redis-sentinel,
-down-after 1 s), one daphne and one worker configured with REDIS_SENTINELS only, and a page
-holding its task websocket as the browser's script does. The figures it prints are the ones
-the README's "Redis: managed, or Sentinel" quotes (run with -s to see them).
+down-after 1 s), one daphne and one worker configured with REDIS_SENTINELS only, an open page
+in Chromium, and a websocket client that reconnects as the page's script does and notes when
+each message came. The figures it prints are the ones the README's "Redis: managed, or
+Sentinel" quotes (run with -s to see them).
 """
 
 import os
@@ -15,12 +16,18 @@ import pytest
 from exports.models import Task
 from microblog.seeding import seed_posts
 from microblog.testing import processes
+from microblog.testing.browser import log_in
 from microblog.testing.factories import PASSWORD, UserFactory
 from microblog.testing.sentinels import SentinelGroup, require_redis_sentinel
 from microblog.testing.visitor import ReconnectingPage, Visitor
 from microblog.testing.waiting import wait_until
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.fault,
+    pytest.mark.slow,
+    pytest.mark.e2e,
+]
 
 FINAL = {"succeeded", "failed", "cancelled"}
 
@@ -49,15 +56,16 @@ def _site_env(sentinel_group, media_root, smtp_server):
     }
 
 
-def _export_succeeds(visitor, page):
+def _export_succeeds(visitor, socket, page):
     task_id = visitor.start_export()
     finished = wait_until(lambda: visitor.finished_task(task_id), 60)
     assert finished["status"] == "succeeded", finished
-    wait_until(lambda: (page.shown(task_id) or {}).get("status") == "succeeded", 30)
+    wait_until(lambda: (socket.shown(task_id) or {}).get("status") == "succeeded", 30)
+    page.wait_for_selector(f'.task[data-task-id="{task_id}"][data-status="succeeded"]')
 
 
 def test_the_site_rides_out_the_loss_of_its_redis_primary_during_an_export(
-    sentinel_group, user, media_root, smtp_server, tmp_path
+    sentinel_group, user, media_root, smtp_server, tmp_path, page
 ):
     seed_posts(author=user, count=200_000, seed=31)
     bob = UserFactory(username="bob")
@@ -69,6 +77,7 @@ def test_the_site_rides_out_the_loss_of_its_redis_primary_during_an_export(
     try:
         visitor = Visitor(web.url)
         visitor.log_in(user.username, PASSWORD)
+        log_in(page, web.url, user, PASSWORD)  # Chromium on the timeline, kept open throughout
         bobs_visitor = Visitor(web.url)
         bobs_visitor.log_in(bob.username, PASSWORD)
         primary, replica = redis.primary, redis.replica
@@ -81,8 +90,8 @@ def test_the_site_rides_out_the_loss_of_its_redis_primary_during_an_export(
             2,
         )
 
-        with ReconnectingPage(visitor) as page:
-            wait_until(lambda: page.snapshots_since(0), 30)
+        with ReconnectingPage(visitor) as socket:
+            wait_until(lambda: socket.snapshots_since(0), 30)
             task_id = visitor.start_export()
             wait_until(lambda: visitor.task(task_id)["done"] > 0, 60, 0.01)
             horse = processes.work_horse_pid(worker)
@@ -117,19 +126,22 @@ def test_the_site_rides_out_the_loss_of_its_redis_primary_during_an_export(
             settled_at = time.monotonic()
             # The open page shows the final state without a reload.
             shown_at = wait_until(
-                lambda: page.first_time_shown(task_id, {finished["status"]}, since=killed_at), 60
+                lambda: socket.first_time_shown(task_id, {finished["status"]}, since=killed_at), 60
             )
-            assert page.shown(task_id)["status"] == finished["status"]
-            live_again_at = wait_until(lambda: page.snapshots_since(killed_at), 30)[0]
+            assert socket.shown(task_id)["status"] == finished["status"]
+            live_again_at = wait_until(lambda: socket.snapshots_since(killed_at), 30)[0]
+            card = f'.task[data-task-id="{task_id}"][data-status="{finished["status"]}"]'
+            page.wait_for_selector(card, timeout=30_000)
+            page.wait_for_selector("#tasks-connection", state="detached", timeout=30_000)
 
-            _export_succeeds(visitor, page)
+            _export_succeeds(visitor, socket, page)
             assert (web.pid, worker.pid) == pids and web.alive() and worker.alive()
 
             # The old primary comes back, empty, and the sentinels make it a replica.
             redis.restart(primary)
-            _export_succeeds(visitor, page)
+            _export_succeeds(visitor, socket, page)
             wait_until(lambda: primary.info().get("master_link_status") == "up", 60)
-            _export_succeeds(visitor, page)
+            _export_succeeds(visitor, socket, page)
             health = visitor.get("/healthz")
             assert health.status_code == 200
             assert health.json()["redis_primary"] == f"127.0.0.1:{replica.port}"
