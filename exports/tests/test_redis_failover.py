@@ -27,6 +27,7 @@ pytestmark = [
     pytest.mark.fault,
     pytest.mark.slow,
     pytest.mark.e2e,
+    pytest.mark.longest,
 ]
 
 FINAL = {"succeeded", "failed", "cancelled"}
