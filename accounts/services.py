@@ -2,10 +2,11 @@
 
 import logging
 
-import django_rq
 from django.utils.translation import gettext_lazy as _
 from redis.exceptions import RedisError
 from rq import Retry
+
+from microblog import redis_clients
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def password_reset_request(*, email: str, domain: str, use_https: bool, language
     response time reveals nothing and a hanging SMTP relay never holds a web thread.
     """
     try:
-        django_rq.get_queue("default").enqueue(
+        redis_clients.queue("default").enqueue(
             "accounts.jobs.send_password_reset",
             kwargs={"email": email, "domain": domain, "use_https": use_https, "language": language},
             # RQ's default description is the call itself: it would log the address.

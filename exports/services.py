@@ -5,15 +5,13 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import cache, partial
+from functools import partial
 from typing import TYPE_CHECKING
 
-import django_rq
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
-from redis import Redis
 from redis.exceptions import RedisError
 from rq import Callback, Queue
 from rq.command import send_stop_job_command
@@ -23,6 +21,7 @@ from rq.job import Job, JobStatus
 from exports import reasons, transitions
 from exports.kinds import EXPORT_POSTS, TaskKind
 from exports.models import Task
+from microblog import redis_clients
 from microblog.models import Post
 
 if TYPE_CHECKING:
@@ -71,17 +70,7 @@ class TaskNotActive(TaskError):
 
 
 def get_queue() -> Queue:
-    return django_rq.get_queue(
-        "default", connection=_connection(settings.RQ_QUEUES["default"]["URL"])
-    )
-
-
-@cache
-def _connection(url: str) -> Redis:
-    """One Redis client per process and URL (redis-py's are thread-safe and start afresh in a
-    forked child). django_rq makes a new client at every call: every launch of a task opened a
-    connection of its own, with its handshake, and dropped it."""
-    return django_rq.get_connection("default")
+    return redis_clients.queue("default")
 
 
 def launch_task(

@@ -28,9 +28,7 @@ import os
 import weakref
 from datetime import datetime, timedelta
 
-import redis.asyncio
 from channels.db import database_sync_to_async
-from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -38,6 +36,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from exports.models import Task
 from exports.payloads import task_state
+from microblog import redis_clients
 
 logger = logging.getLogger(__name__)
 
@@ -126,19 +125,14 @@ class _Watch:
                 del self.showing[task_id]
 
     async def _run(self):
-        client = redis.asyncio.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=CHECK_INTERVAL, socket_connect_timeout=CHECK_INTERVAL
-        )
         seen = {}  # what the last look at Redis found
-        try:
+        async with redis_clients.async_client(timeout=CHECK_INTERVAL) as client:
             while self.consumers:
                 reason = await _why_messages_were_lost(client, seen)
                 if reason:
                     await self._renew_all(reason)
                 await self._catch_up()
                 await asyncio.sleep(CHECK_INTERVAL)
-        finally:
-            await client.aclose()
 
     async def _renew_all(self, reason):
         logger.warning("%s: renewing %d websocket(s)", reason, len(self.consumers))

@@ -32,7 +32,7 @@ import time
 from django.conf import settings
 from django.db import DatabaseError, connections
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import ReadOnlyError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.exceptions import StopRequested
 from rq.worker import Worker
@@ -46,7 +46,8 @@ from microblog.database_outage import wait_for_database
 
 logger = logging.getLogger(__name__)
 PURGE_LOCK = "microblog:exports:purge-lock"
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+# A failover too: a demoted primary answers writes with READONLY until clients reconnect.
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -129,6 +130,8 @@ class ReconcilingWorker(Worker):
                 purge_expired_exports()
         except StopRequested:  # SIGTERM while idle: RQ stops through this exception
             raise
+        except REDIS_DOWN:
+            self._redis_unreachable("maintenance")
         except Exception:  # maintenance must never kill the worker
             logger.exception("task maintenance failed")
         finally:

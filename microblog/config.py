@@ -63,6 +63,23 @@ class Config:
     def list(self, name, default=REQUIRED):
         return self._get(name, _parse_list, default)
 
+    def addresses(self, name, default=REQUIRED):
+        """A comma-separated list of host:port ([v6]:port for IPv6): (host, port) pairs."""
+
+        def parse(raw):
+            pairs = []
+            for item in _parse_list(raw):
+                host, colon, port = item.rpartition(":")
+                host = host.removeprefix("[").removesuffix("]")
+                if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                    raise ValueError(f"expected host:port,host:port…, got {item!r}")
+                pairs.append((host, int(port)))
+            if not pairs:
+                raise ValueError("expected host:port,host:port…")
+            return pairs
+
+        return self._get(name, parse, default)
+
     def url(self, name, default=REQUIRED):
         def parse(raw):
             url = self.env.url(name)

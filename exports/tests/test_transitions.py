@@ -15,6 +15,7 @@ from exports.progress import Broadcaster
 from exports.tests.conftest import communicator, connected_past_snapshot, run
 from exports.transitions import TRANSITIONS, IllegalTransition
 from microblog.embedded_redis import EmbeddedRedis
+from microblog.redis_clients import RedisConfig
 from microblog.testing.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -134,7 +135,7 @@ def test_creation_is_published_only_once_the_transaction_commits(ws_headers, use
 def dead_redis(settings):
     dead = EmbeddedRedis().start()
     dead.stop()
-    settings.RQ_QUEUES = {"default": {"URL": dead.url, "DEFAULT_TIMEOUT": 60}}
+    settings.REDIS = RedisConfig(url=dead.url)
 
 
 def test_a_redis_failure_during_launch_inside_atomic_ends_the_task_failed(user, dead_redis):

@@ -15,6 +15,8 @@ from microblog.embedded_redis import EmbeddedRedis
 SERVER = EmbeddedRedis().start()
 atexit.register(SERVER.stop)
 os.environ["REDIS_URL"] = SERVER.url
+for name in ("REDIS_SENTINELS", "REDIS_SENTINEL_MASTER"):  # they would replace REDIS_URL
+    os.environ.pop(name, None)
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + os.urandom(8).hex())
 os.environ["STATIC_MANIFEST"] = "false"
 os.environ["ENV_FILE"] = ""  # the children started by tests inherit it

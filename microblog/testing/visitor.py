@@ -1,8 +1,12 @@
 """A visitor without JavaScript: real HTTP to a real server, with cookies and CSRF tokens."""
 
+import json
 import re
+import threading
+import time
 
 import requests
+from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
 
@@ -102,3 +106,59 @@ class Visitor:
         """The task's state once it has ended (succeeded, failed, cancelled), else None."""
         task = self.task(task_id)
         return None if task["status"] in ("queued", "running") else task
+
+
+class ReconnectingPage:
+    """A page's task websocket held as static/js/tasks.js holds it, in a thread: whenever the
+    server closes or refuses it, it reconnects after a delay (0.5 s, doubling up to 30 s, back
+    to 0.5 s once a connection opens). ``messages``: (monotonic time, message) as they came."""
+
+    def __init__(self, visitor):
+        self.visitor = visitor
+        self.messages = []
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stopping.set()
+        self._thread.join(10)
+
+    def _hold(self):
+        delay = 0.5
+        while not self._stopping.is_set():
+            try:
+                with self.visitor.websocket() as socket:
+                    delay = 0.5
+                    while not self._stopping.is_set():
+                        try:
+                            message = json.loads(socket.recv(timeout=0.2))
+                        except TimeoutError:
+                            continue
+                        self.messages.append((time.monotonic(), message))
+            except (OSError, WebSocketException):  # closed by the server, or refused
+                pass
+            self._stopping.wait(delay)
+            delay = min(delay * 2, 30)
+
+    def snapshots_since(self, moment):
+        """When each snapshot that ended after ``moment`` (monotonic) arrived."""
+        return [
+            at for at, message in self.messages if at > moment and message["type"] == "snapshot"
+        ]
+
+    def shown(self, task_id):
+        """The task as the page shows it now (its last state received), or None."""
+        states = [m["task"] for _, m in self.messages if m.get("task", {}).get("id") == task_id]
+        return states[-1] if states else None
+
+    def first_time_shown(self, task_id, statuses, since=0.0):
+        """When the page first received ``task_id`` in one of ``statuses`` after ``since``."""
+        for at, message in self.messages:
+            task = message.get("task", {})
+            if at > since and task.get("id") == task_id and task.get("status") in statuses:
+                return at
+        return None

@@ -13,6 +13,8 @@ MALFORMED = {
     "EMAIL_PORT": "abc",
     "REDIS_URL": "ftp://x",
     "EMAIL_USE_TLS": "sometimes",
+    "REDIS_SENTINELS": "sentinel-1:26379,sentinel-2",
+    "REDIS_DB": "-1",
 }
 # The child sees none of these unless a test sets it.
 CONFIGURATION = {
@@ -29,6 +31,9 @@ CONFIGURATION = {
     "EMAIL_USE_TLS",
     "DEFAULT_FROM_EMAIL",
     "PORT",
+    "REDIS_SENTINELS",
+    "REDIS_SENTINEL_MASTER",
+    "REDIS_DB",
 }
 
 
@@ -68,9 +73,37 @@ def test_a_malformed_variable_stops_with_one_line_naming_it(name, value):
     # EMAIL_PORT and EMAIL_USE_TLS are only read when an SMTP host is configured.
     env = {"SECRET_KEY": "x" * 50, "DEBUG": "false", "EMAIL_HOST": "smtp.example.org"}
 
+    if name == "REDIS_SENTINELS":
+        env["REDIS_SENTINEL_MASTER"] = "microblog"
+
     result = manage_check(**{**env, name: value})
 
     assert_one_line_naming(result, name)
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ({"REDIS_SENTINELS": "127.0.0.1:26379"}, "REDIS_SENTINEL_MASTER"),
+        ({"REDIS_SENTINEL_MASTER": "microblog"}, "REDIS_SENTINELS"),
+    ],
+)
+def test_sentinels_without_the_primary_s_name_or_the_reverse_stop_with_one_line(given, missing):
+    result = manage_check(SECRET_KEY="x" * 50, DEBUG="false", **given)
+
+    assert_one_line_naming(result, missing)
+
+
+def test_a_well_formed_sentinel_configuration_passes_the_check():
+    result = manage_check(
+        SECRET_KEY="x" * 50,
+        DEBUG="false",
+        REDIS_SENTINELS="10.0.0.1:26379, sentinel-2:26379,[::1]:26380",
+        REDIS_SENTINEL_MASTER="microblog",
+        REDIS_DB="2",
+    )
+
+    assert result.returncode == 0, result.stderr
 
 
 def test_production_without_a_secret_key_stops_with_one_line_naming_it():

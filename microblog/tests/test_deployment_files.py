@@ -36,7 +36,7 @@ def compose_command():
     return None
 
 
-def run_compose(*args, **env):
+def run_compose(*args, files=("docker-compose.yml",), **env):
     command = compose_command()
     if command is None:
         missing("docker-compose is not installed (apt-get install docker-compose)")
@@ -46,7 +46,7 @@ def run_compose(*args, **env):
     with tempfile.NamedTemporaryFile(suffix=".env") as no_env_file:
         project = ["--project-directory", str(BASE_DIR), "--env-file", no_env_file.name]
         return subprocess.run(
-            [*command, *project, "-f", "docker-compose.yml", *args],
+            [*command, *project, *(f"-f{name}" for name in files), *args],
             cwd=BASE_DIR,
             env=child_env,
             capture_output=True,
@@ -216,6 +216,43 @@ def test_the_prometheus_service_scrapes_every_web_container_with_the_token(compo
     assert job["dns_sd_configs"] == [{"names": ["web"], "type": "A", "port": 8000}]
     assert job["authorization"]["credentials_file"] in " ".join(prometheus["command"])
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+
+
+@pytest.fixture(scope="module")
+def compose_with_sentinels():
+    files = ("docker-compose.yml", "docker-compose.sentinel.yml")
+    result = run_compose("config", files=files, SECRET_KEY="x", METRICS_TOKEN="t")
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_the_sentinel_file_adds_a_replica_and_three_sentinels_that_watch_the_primary(
+    compose_with_sentinels,
+):
+    services = compose_with_sentinels["services"]
+    sentinels = ["sentinel-1", "sentinel-2", "sentinel-3"]
+
+    assert {"redis", "redis-replica", *sentinels} <= set(services)
+    assert "--replicaof redis 6379" in command_of(services["redis-replica"])
+    for name in sentinels:
+        script = command_of(services[name])
+        assert "sentinel monitor microblog redis 6379 2" in script
+        assert "redis-sentinel" in script
+        assert services[name]["healthcheck"]["test"][-1] == "ping"
+
+
+def test_with_the_sentinel_file_every_app_service_asks_the_sentinels(compose_with_sentinels):
+    services = compose_with_sentinels["services"]
+    environments = [services[name]["environment"] for name in APP_SERVICES]
+
+    assert all(env == environments[0] for env in environments)
+    assert environments[0]["REDIS_SENTINELS"] == (
+        "sentinel-1:26379,sentinel-2:26379,sentinel-3:26379"
+    )
+    assert environments[0]["REDIS_SENTINEL_MASTER"] == "microblog"
+    for name in ("web", "worker"):
+        for sentinel in ("sentinel-1", "sentinel-2", "sentinel-3"):
+            assert services[name]["depends_on"][sentinel]["condition"] == "service_healthy"
 
 
 def test_the_media_storage_backend_is_configurable():

@@ -55,6 +55,24 @@ def test_with_redis_url_set_the_command_runs_against_that_server():
     assert result.stdout.splitlines() == [settings.REDIS_URL, "True"]
 
 
+def test_with_sentinels_set_no_redis_is_started():
+    """`make run` against Redis Sentinel: the command sees no REDIS_URL of ours."""
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    env.update(REDIS_SENTINELS="127.0.0.1:26379", REDIS_SENTINEL_MASTER="microblog")
+    show = "import os; print(os.environ.get('REDIS_URL'))"
+    result = subprocess.run(
+        [sys.executable, "-m", "microblog.embedded_redis", sys.executable, "-c", show],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["None"]
+
+
 def test_the_server_stops_when_the_process_that_started_it_is_killed():
     starter = subprocess.Popen(
         [

@@ -3,21 +3,30 @@
 import pytest
 
 from microblog.embedded_redis import EmbeddedRedis
+from microblog.redis_clients import RedisConfig
 
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_is_ok_with_the_database_and_redis_up(client):
+def test_healthz_is_ok_with_the_database_and_redis_up_and_names_the_redis_it_reached(
+    client, settings
+):
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+    port = settings.REDIS_URL.rsplit(":", 1)[1].split("/")[0]
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "ok",
+        "redis_primary": f"127.0.0.1:{port}",
+    }
 
 
 def test_healthz_is_unavailable_once_redis_goes_down(client, settings):
     server = EmbeddedRedis().start()
     try:
-        settings.REDIS_URL = server.url
+        settings.REDIS = RedisConfig(url=server.url)
         assert client.get("/healthz").status_code == 200
 
         server.stop()
@@ -33,7 +42,7 @@ def test_healthz_is_unavailable_once_redis_goes_down(client, settings):
 def test_the_cheap_check_asks_nothing_about_workers_or_disk(client):
     body = client.get("/healthz").json()
 
-    assert set(body) == {"status", "database", "redis"}
+    assert set(body) == {"status", "database", "redis", "redis_primary"}
 
 
 def test_the_deep_check_fails_without_a_live_worker_and_says_which_check_failed(
@@ -75,8 +84,10 @@ def test_the_deep_check_is_healthy_with_a_live_worker(client, worker):
         "status": "ok",
         "database": "ok",
         "redis": "ok",
+        "redis_primary": response.json()["redis_primary"],
         "worker": "ok",
         "disk": "ok",
+        "sentinels": "not configured (REDIS_URL)",
         "workers_live": 1,
         "disk_free_bytes": response.json()["disk_free_bytes"],
     }

@@ -136,6 +136,16 @@ def test_email_failures_of_every_process_are_counted_in_redis(client, redis_clie
 
 
 @pytest.mark.django_db
+def test_the_redis_primary_this_process_reaches_is_named(client, redis_client, settings):
+    figures = samples(client.get("/metrics").content.decode())
+
+    port = redis_client.connection_pool.connection_kwargs["port"]
+    assert value(figures, "microblog_redis_primary", address=f"127.0.0.1:{port}") == 1
+    assert value(figures, "microblog_metrics_source_up", source="redis_topology") == 1
+    assert not [name for name, _ in figures if name == "microblog_redis_sentinels"]
+
+
+@pytest.mark.django_db
 def test_http_requests_are_counted_and_timed_per_view(client, redis_client):
     def requests_of(view, status):
         figures = samples(client.get("/metrics").content.decode())
