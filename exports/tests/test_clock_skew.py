@@ -11,7 +11,7 @@ import os
 import signal
 import time
 from contextlib import suppress
-from pathlib import Path
+from glob import glob
 
 import pytest
 
@@ -26,7 +26,8 @@ from microblog.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.slow]
 
-LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"  # Debian's faketime
+# Debian's package faketime, under the machine's multiarch directory.
+LIBFAKETIME = next(iter(sorted(glob("/usr/lib/*/faketime/libfaketime.so.1"))), None)
 
 
 def faked_clock(offset):
@@ -36,8 +37,8 @@ def faked_clock(offset):
     Python's time.sleep fail (EINVAL from clock_nanosleep). Either way a lock acquired with a
     timeout never returns, as RQ's teardown does (joining its pub/sub thread): the test kills
     this worker instead of stopping it."""
-    if not Path(LIBFAKETIME).exists():
-        missing(f"{LIBFAKETIME} is not installed (apt-get install faketime)")
+    if LIBFAKETIME is None:
+        missing("libfaketime is not installed (apt-get install faketime)")
     return {"LD_PRELOAD": LIBFAKETIME, "FAKETIME": offset}
 
 
@@ -50,12 +51,10 @@ def settled(task):
     return status_of(task) not in (Task.Status.QUEUED, Task.Status.RUNNING)
 
 
-def record_of(connection, name_part):
-    """The clock record of the one worker whose log is ``name_part``'s, or None."""
-    for name, raw in connection.hgetall(clock.WORKER_CLOCKS).items():
-        if name.decode() == name_part:
-            return json.loads(raw)
-    return None
+def record_of(connection, name):
+    """What the worker called ``name`` last recorded of its clock (exports/clock.py), or None."""
+    raw = connection.hget(clock.WORKER_CLOCKS, name)
+    return raw and json.loads(raw)
 
 
 @pytest.mark.parametrize("offset", ["-90s", "+90s"])
