@@ -8,6 +8,7 @@ seconds (`worker_lost`, file deleted). Now it takes no job, runs no maintenance,
 
 import json
 import os
+import re
 import signal
 import time
 from contextlib import suppress
@@ -59,7 +60,7 @@ def record_of(connection, name):
 
 @pytest.mark.parametrize("offset", ["-90s", "+90s"])
 def test_a_worker_whose_clock_is_off_stands_aside_and_fails_no_running_export(
-    offset, redis_client, media_root, smtp_server, tmp_path, settings
+    offset, client, redis_client, media_root, smtp_server, tmp_path, settings
 ):
     settings.EXPORTS_PER_HOUR = 0
     first, second = UserFactory(), UserFactory()
@@ -99,6 +100,9 @@ def test_a_worker_whose_clock_is_off_stands_aside_and_fails_no_running_export(
         if horse := work_horse_pid(skewed):  # it took the export: hold that one too
             frozen.append(horse)
             os.kill(horse, signal.SIGSTOP)
+        # Operators see it: both workers live, one standing aside, and by how much.
+        health = client.get("/healthz?deep=1").json()
+        metrics = client.get("/metrics").content.decode()
         assert status_of(running) == Task.Status.RUNNING, (
             f"the normal worker's export ended {running.status} ({running.error_code}) "
             f"{time.monotonic() - started:.1f} s after the skewed worker started"
@@ -118,6 +122,10 @@ def test_a_worker_whose_clock_is_off_stands_aside_and_fails_no_running_export(
         assert len(said) == 1, skewed.output()
         assert "clock is " + offset[0] in said[0] and "NTP" in said[0]
         assert skewed.alive()
+        assert (health["workers_live"], health["workers_clock_skewed"]) == (2, 1)
+        assert 'microblog_rq_workers_clock_skewed{queue="default"} 1.0' in metrics
+        shown = re.search(r'clock_offset_seconds\{worker="skewed"\} (\S+)', metrics)
+        assert abs(float(shown.group(1)) - int(offset[:-1])) < 5
         assert abs(record_of(redis_client, "skewed")["offset"] - int(offset[:-1])) < 5
     finally:
         for horse in frozen:
