@@ -38,6 +38,7 @@ BENCHMARKS = {
     "download_memory": ("download_memory", []),
     "import_throughput": ("import_throughput", ["--runs", "2"]),
     "test_suite": ("test_suite", []),
+    "clock_and_memory": ("clock_and_memory", []),
 }
 
 parser = argparse.ArgumentParser()
