@@ -12,6 +12,7 @@
 import argparse
 import json
 import os
+import shutil
 import tempfile
 import time
 from glob import glob
@@ -122,8 +123,11 @@ def full_redis():
             w.stop()
 
 
-figures = {"killed_skewed_worker": killed_skewed_worker(), "full_redis": full_redis()}
-redis_server.stop()
+try:
+    figures = {"killed_skewed_worker": killed_skewed_worker(), "full_redis": full_redis()}
+finally:
+    redis_server.stop()
+    shutil.rmtree(out, ignore_errors=True)
 print(
     json.dumps(
         {"machine": machine(), "vendor": options.vendor, "posts": options.posts, **figures},
