@@ -34,6 +34,23 @@ def dig(data, *keys):
     return data
 
 
+def skewed_kill(data):
+    figure = dig(data, "killed_skewed_worker", "failed_after_kill_s")
+    if figure is None:
+        return "not measured", None
+    return f"{figure:.1f} s ({data['killed_skewed_worker']['offset']})", figure <= 60
+
+
+def full_redis(data):
+    alive = dig(data, "full_redis", "workers_alive_while_full")
+    resumed = dig(data, "full_redis", "workers_resumed_after_room_s")
+    if alive is None or resumed is None:
+        return "not measured", None
+    export = data["full_redis"]["running_export"]
+    text = f"{alive} of 2 up, resumed in {resumed:.1f} s; running export {export}"
+    return text, alive == 2 and resumed <= 10
+
+
 class Figure:
     """One row: ``cell(data)`` gives (text, met: bool | None) for one vendor's JSON."""
 
@@ -367,6 +384,21 @@ FIGURES = [
         job_overhead,
         "the work-horse forked per job: its page copies, its own database and Redis"
         " connections; the worker builds URL tables and templates once, before forking (§7)",
+    ),
+    Figure(
+        "a worker 9 s ahead of Redis's clock SIGKILLed mid-export: kill → task failed",
+        "clock_and_memory",
+        "≤ 60 s",
+        skewed_kill,
+        "reconciliation every 15 s, by Redis's clock, after TASK_HEARTBEAT_GRACE (20 s) without"
+        " a beat; a worker over CLOCK_SKEW_MAX (10 s) off takes no job at all",
+    ),
+    Figure(
+        "Redis at maxmemory (noeviction) mid-export: workers up, room → both resumed",
+        "clock_and_memory",
+        "2 of 2 up, ≤ 10 s",
+        full_redis,
+        "the workers' backoff (at most 10 s between attempts) and their next beat",
     ),
     Figure(
         "`make test` wall time on this 2-core machine",

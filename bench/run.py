@@ -41,6 +41,7 @@ BENCHMARKS = {
     "upload_memory": ("upload_memory", []),
     "import_throughput": ("import_throughput", ["--runs", "2"]),
     "test_suite": ("test_suite", []),
+    "clock_and_memory": ("clock_and_memory", []),
 }
 
 parser = argparse.ArgumentParser()

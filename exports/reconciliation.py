@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections
-from django.utils import timezone
 from django.utils.module_loading import import_string
 from redis import Redis
 from rq import Queue
@@ -18,6 +17,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from exports import last_words, reasons, transitions
+from exports.clock import redis_now
 from exports.kinds import all_kinds
 from exports.models import Task
 from exports.partials import discard_orphan_partials
@@ -51,7 +51,7 @@ def reconcile_active_tasks(
         from exports.services import get_queue
 
         connection = get_queue().connection
-    now = timezone.now()
+    now = redis_now(connection)  # one clock for every worker's beats (exports/clock.py)
     reconciled = 0
     if task_ids is None:
         enqueue_grace = timedelta(seconds=settings.TASK_ENQUEUE_GRACE)

@@ -13,7 +13,11 @@ It also survives what real operation does to it:
   dequeue; a failed heartbeat, state update or registry clean-up would end the worker. Here
   they are logged and retried on the next beat, the running export goes on, and the worker
   re-registers itself once Redis is back. A worker started while Redis is down waits for it
-  instead of exiting.
+  instead of exiting. A Redis that refuses writes because it is full (``maxmemory`` under
+  ``noeviction``) is ridden out the same way, and no maintenance runs until it has taken writes
+  again for TASK_HEARTBEAT_GRACE seconds: no beat could be recorded meanwhile, so every running
+  job would look abandoned.
+- A worker whose clock is off takes no job (exports/worker_clock.py).
 - When a job ends, however it ended, its unfinished file is deleted and its Task settled.
 - Its children (work-horse, scheduler) end with it, so none is left holding its sockets.
 
@@ -32,7 +36,7 @@ import time
 from django.conf import settings
 from django.db import DatabaseError, connections
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError, RedisError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.exceptions import StopRequested
 from rq.worker import Worker
@@ -42,12 +46,14 @@ from exports.partials import discard_partials_of
 from exports.preload import preload
 from exports.reconciliation import reconcile_active_tasks
 from exports.retention import purge_expired_exports
+from exports.worker_clock import ClockWatchingWorker
 from microblog.database_outage import wait_for_database
 
 logger = logging.getLogger(__name__)
 PURGE_LOCK = "microblog:exports:purge-lock"
-# A failover too: a demoted primary answers writes with READONLY until clients reconnect.
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
+# Redis unreachable, refusing writes because it is full, or a demoted primary answering writes
+# with READONLY until clients reconnect (a failover): the worker rides out all of them.
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OutOfMemoryError, ReadOnlyError)
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -71,7 +77,7 @@ def close_database_connections():
             logger.warning("could not close database connection %s", connection.alias)
 
 
-class ReconcilingWorker(Worker):
+class ReconcilingWorker(ClockWatchingWorker, Worker):
     # RQ waits up to 60 s between attempts to reach a Redis that went away; 10 s is enough
     # to spare it and brings exports back sooner.
     max_connection_wait_time = 10.0
@@ -80,6 +86,7 @@ class ReconcilingWorker(Worker):
         kwargs.setdefault("job_monitoring_interval", settings.RQ_JOB_MONITORING_INTERVAL)
         kwargs.setdefault("maintenance_interval", settings.RQ_MAINTENANCE_INTERVAL)
         self._redis_lost = False
+        self._writes_refused_at = None  # time.monotonic() when Redis last said it was full
         # Before RQ's constructor: it ends by waiting for Redis (_set_ip_address), and work()
         # must follow that wait at once, as RQ's start-up outside the constructor does not
         # wait for a Redis that went away meanwhile.
@@ -171,16 +178,49 @@ class ReconcilingWorker(Worker):
             try:
                 connection.ping()
                 break
-            except REDIS_DOWN:
-                self._redis_unreachable("start-up")
+            except REDIS_DOWN as error:
+                self._redis_unreachable("start-up", error)
                 time.sleep(delay)
                 delay = min(delay * 2, self.max_connection_wait_time)
         super()._set_ip_address(connection)
 
-    def _redis_unreachable(self, what):
+    def _redis_unreachable(self, what, error):
+        full = isinstance(error, OutOfMemoryError)
+        if full:
+            self._writes_refused_at = time.monotonic()
         if not self._redis_lost:
-            logger.warning("Redis is unreachable (%s); the worker keeps trying", what)
+            problem = "is full and refuses writes" if full else "is unreachable"
+            logger.warning("Redis %s (%s); the worker keeps trying", problem, what)
         self._redis_lost = True
+
+    @property
+    def should_run_maintenance_tasks(self):
+        refused = self._writes_refused_at
+        if refused is not None and time.monotonic() - refused < settings.TASK_HEARTBEAT_GRACE:
+            return False  # running jobs could record no beat: they would all look abandoned
+        return super().should_run_maintenance_tasks
+
+    def register_birth(self):
+        """RQ's first write at start-up: wait for a full Redis to take it, instead of exiting."""
+        delay = 1.0
+        while True:
+            try:
+                return super().register_birth()
+            except OutOfMemoryError as error:
+                self._redis_unreachable("start-up", error)
+                time.sleep(delay)
+                delay = min(delay * 2, self.max_connection_wait_time)
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """RQ waits out an unreachable Redis here, but not one too full to move a job."""
+        delay = 1.0
+        while True:
+            try:
+                return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+            except OutOfMemoryError as error:
+                self._redis_unreachable("dequeue", error)
+                time.sleep(delay)
+                delay = min(delay * 2, self.max_connection_wait_time)
 
     def _redis_back(self):
         if self._redis_lost:
@@ -197,8 +237,8 @@ class ReconcilingWorker(Worker):
             return super().heartbeat(timeout, pipeline=pipeline)
         try:
             super().heartbeat(timeout)
-        except REDIS_DOWN:
-            self._redis_unreachable("heartbeat")
+        except REDIS_DOWN as error:
+            self._redis_unreachable("heartbeat", error)
         else:
             self._redis_back()
 
@@ -206,8 +246,8 @@ class ReconcilingWorker(Worker):
         """Called while a horse runs: the export goes on whether or not Redis answers."""
         try:
             super().maintain_heartbeats(job, execution)
-        except REDIS_DOWN:
-            self._redis_unreachable("job heartbeat")
+        except REDIS_DOWN as error:
+            self._redis_unreachable("job heartbeat", error)
         else:
             self._redis_back()
 
@@ -216,11 +256,11 @@ class ReconcilingWorker(Worker):
             return super().set_state(state, pipeline=pipeline)
         try:
             super().set_state(state)
-        except REDIS_DOWN:  # the state is kept in memory and written with the next one
-            self._redis_unreachable("state")
+        except REDIS_DOWN as error:  # the state is kept in memory and written with the next one
+            self._redis_unreachable("state", error)
 
     def check_for_suspension(self, burst):
         try:
             super().check_for_suspension(burst)
-        except REDIS_DOWN:
-            self._redis_unreachable("suspension check")
+        except REDIS_DOWN as error:
+            self._redis_unreachable("suspension check", error)

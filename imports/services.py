@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import transaction
 
 from exports.models import Task
-from exports.services import launch_task
+from exports.services import TaskLaunchFailed, launch_task
 from imports import uploads
 from imports.kinds import IMPORT_POSTS
 
@@ -21,7 +21,9 @@ def import_launch(*, user, upload) -> Task:
 
     The file is stored under a provisional name, renamed after the task's id in the same
     transaction that creates the task, and the job is enqueued only once that commits: no job
-    ever starts without its file, and a refused launch leaves no file behind.
+    ever starts without its file, and a refused launch leaves no file behind. That includes an
+    enqueue refused at the commit (a full Redis answers PING but refuses the job): the task
+    is failed then, and the caller hears it instead of "started".
     """
     incoming = uploads.receive(upload)
     try:
@@ -34,4 +36,7 @@ def import_launch(*, user, upload) -> Task:
             incoming.rename(uploads.path_of(task.pk))
     finally:
         incoming.unlink(missing_ok=True)
+    if task.status == Task.Status.FAILED:
+        uploads.path_of(task.pk).unlink(missing_ok=True)
+        raise TaskLaunchFailed(task)
     return task

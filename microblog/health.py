@@ -1,9 +1,10 @@
 """/healthz: can this process reach its database and Redis? (200 / 503 JSON)
 
 It stays cheap (one query, one PING) because load balancers and the image's HEALTHCHECK call it
-every few seconds. ``/healthz?deep=1`` is for operators: it also asks whether a worker beat in
-the last HEALTH_WORKER_MAX_AGE seconds and whether the disk where exports are written has
-HEALTH_MIN_FREE_BYTES free; each check reports its own status.
+every few seconds. ``/healthz?deep=1`` is for operators: it also asks whether a worker that
+takes jobs beat in the last HEALTH_WORKER_MAX_AGE seconds (by Redis's clock, exports/clock.py),
+whether Redis keeps every key and has room (microblog/redis_memory.py), and whether the disk
+where exports are written has HEALTH_MIN_FREE_BYTES free; each check reports its own status.
 """
 
 import shutil
@@ -40,17 +41,32 @@ def _redis():
 
 
 def _worker():
-    from rq import Worker
 
-    from microblog.metrics import live_workers
+    from exports import clock
 
     try:
-        workers = Worker.all(connection=redis_clients.client(timeout=1))
+        live = clock.live_workers(redis_clients.client(timeout=1))
     except redis.RedisError:
-        return "unknown (Redis unreachable)", {"workers_live": None}
-    live = len(live_workers(workers))
-    status = OK if live else f"no worker seen in the last {settings.HEALTH_WORKER_MAX_AGE} s"
-    return status, {"workers_live": live}
+        return "unknown (Redis unreachable)", {"workers_live": None, "workers_clock_skewed": None}
+    skewed = sum(1 for worker in live if worker.skewed)
+    if not live:
+        status = f"no worker seen in the last {settings.HEALTH_WORKER_MAX_AGE} s"
+    elif skewed == len(live):
+        limit = settings.CLOCK_SKEW_MAX
+        status = f"no worker takes jobs: every live worker's clock is off by over {limit} s"
+    else:
+        status = OK
+    return status, {"workers_live": len(live), "workers_clock_skewed": skewed}
+
+
+def _redis_memory():
+    from microblog.redis_memory import redis_memory
+
+    try:
+        memory = redis_memory(redis_clients.client(timeout=1))
+    except redis.RedisError:
+        return "unknown (Redis unreachable)", {"redis_maxmemory_policy": None}
+    return memory.status, {"redis_maxmemory_policy": memory.policy}
 
 
 def _disk():
@@ -65,7 +81,13 @@ def _disk():
 
 
 CHEAP = {"database": _database, "redis": _redis}
-DEEP = {**CHEAP, "worker": _worker, "disk": _disk, "sentinels": redis_topology.health_check}
+DEEP = {
+    **CHEAP,
+    "worker": _worker,
+    "redis_memory": _redis_memory,
+    "disk": _disk,
+    "sentinels": redis_topology.health_check,
+}
 
 
 @never_cache

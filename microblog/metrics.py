@@ -188,7 +188,7 @@ class SharedStateCollector:
         yield posts
 
     def _redis(self):
-        from rq import Worker
+        from exports import clock
 
         connection = redis_clients.client(timeout=1)
         failures = CounterMetricFamily(
@@ -197,6 +197,7 @@ class SharedStateCollector:
         )
         failures.add_metric([], int(connection.get(EMAIL_FAILURES_KEY) or 0))
         yield failures
+        yield from _redis_memory(connection)
 
         jobs = GaugeMetricFamily(
             "microblog_rq_jobs",
@@ -208,9 +209,21 @@ class SharedStateCollector:
             f"Workers listening on the queue that beat within {settings.HEALTH_WORKER_MAX_AGE} s.",
             labels=["queue"],
         )
+        skewed = GaugeMetricFamily(
+            "microblog_rq_workers_clock_skewed",
+            f"Live workers that take no job: their clock is over {settings.CLOCK_SKEW_MAX} s "
+            "off Redis's.",
+            labels=["queue"],
+        )
+        offsets = GaugeMetricFamily(
+            "microblog_rq_worker_clock_offset_seconds",
+            "Each live worker's clock minus Redis's, measured at its last beat.",
+            labels=["worker"],
+        )
+        now = clock.redis_time(connection)
         for name in settings.RQ_QUEUES:
             queue = redis_clients.queue(name, timeout=1)
-            started, abandoned = _started_and_abandoned(connection, queue.started_job_registry)
+            started, abandoned = _started_and_abandoned(connection, queue.started_job_registry, now)
             # Counts without cleanup: a scrape must not move jobs between registries.
             figures = {
                 "queued": queue.count,
@@ -223,34 +236,50 @@ class SharedStateCollector:
             }
             for state in RQ_STATES:
                 jobs.add_metric([name, state], figures[state])
-            workers.add_metric([name], len(live_workers(Worker.all(queue=queue))))
+            live = clock.live_workers(connection, queue=name)
+            workers.add_metric([name], len(live))
+            skewed.add_metric([name], sum(1 for worker in live if worker.skewed))
+        for worker in clock.live_workers(connection):
+            offsets.add_metric([worker.name], worker.offset)
         yield jobs
         yield workers
+        yield skewed
+        yield offsets
 
 
-def _started_and_abandoned(connection, registry):
+def _redis_memory(connection):
+    from microblog.redis_memory import redis_memory
+
+    memory = redis_memory(connection)
+    policy = GaugeMetricFamily(
+        "microblog_redis_maxmemory_policy",
+        "1 for Redis's maxmemory-policy; RQ needs noeviction (any other may evict its keys).",
+        labels=["policy"],
+    )
+    policy.add_metric([memory.policy], 1)
+    used = GaugeMetricFamily("microblog_redis_memory_used_bytes", "Memory Redis uses.")
+    used.add_metric([], memory.used_bytes)
+    limit = GaugeMetricFamily(
+        "microblog_redis_maxmemory_bytes", "Redis's maxmemory (0: no limit); writes stop there."
+    )
+    limit.add_metric([], memory.max_bytes)
+    evicted = CounterMetricFamily("microblog_redis_evicted_keys", "Keys Redis has evicted.")
+    evicted.add_metric([], memory.evicted_keys)
+    yield from (policy, used, limit, evicted)
+
+
+def _started_and_abandoned(connection, registry, now):
     """Jobs being run, and jobs whose worker stopped beating (the reconciler's rule: no beat
-    for TASK_HEARTBEAT_GRACE s). RQ itself calls them abandoned only a minute or more later."""
+    for TASK_HEARTBEAT_GRACE s by Redis's clock). RQ itself calls them abandoned only a minute
+    or more later."""
     entries = connection.zrange(registry.key, 0, -1)  # one per execution: a worker at most each
     with connection.pipeline() as pipeline:
         for entry in entries:
             pipeline.hget(f"rq:execution:{entry.decode()}", "last_heartbeat")
         beats = pipeline.execute()
-    cutoff = time.time() - settings.TASK_HEARTBEAT_GRACE
+    cutoff = now - settings.TASK_HEARTBEAT_GRACE
     abandoned = sum(1 for beat in beats if beat is None or float(beat) < cutoff)
     return len(entries) - abandoned, abandoned
-
-
-def live_workers(workers, now=None):
-    """The workers whose last heartbeat is recent enough (a frozen one keeps its Redis key)."""
-    now = now or timezone.now()
-    limit = timedelta(seconds=settings.HEALTH_WORKER_MAX_AGE)
-    return [
-        worker
-        for worker in workers
-        if worker.last_heartbeat is not None
-        and now - worker.last_heartbeat.replace(tzinfo=now.tzinfo) <= limit
-    ]
 
 
 SHARED = CollectorRegistry()

@@ -307,6 +307,9 @@ EXPORT_PROGRESS_INTERVAL = config.float("EXPORT_PROGRESS_INTERVAL", default=0.1)
 RQ_JOB_MONITORING_INTERVAL = config.int("RQ_JOB_MONITORING_INTERVAL", default=5)
 RQ_MAINTENANCE_INTERVAL = config.int("RQ_MAINTENANCE_INTERVAL", default=15)
 TASK_HEARTBEAT_GRACE = config.int("TASK_HEARTBEAT_GRACE", default=20)
+# A worker whose clock is further than this from Redis's takes no job (exports/worker_clock.py):
+# RQ judges one host's heartbeats by another's clock. Keep it well under TASK_HEARTBEAT_GRACE.
+CLOCK_SKEW_MAX = config.float("CLOCK_SKEW_MAX", default=10.0)
 # A queued task younger than this may still be waiting for its on_commit enqueue.
 TASK_ENQUEUE_GRACE = config.int("TASK_ENQUEUE_GRACE", default=30)
 # Job timeout = base + posts / rate; generous so only a stuck export hits it.

@@ -90,3 +90,20 @@ def test_a_failed_import_cannot_be_retried_as_its_file_is_gone(logged_in, user, 
     Task.objects.update(status=Task.Status.FAILED)
     with pytest.raises(TaskError, match="This kind of task cannot be retried"):
         retry_task(task=Task.objects.get())
+
+
+def test_an_import_redis_refuses_to_queue_says_so_and_keeps_nothing(logged_in, redis_client):
+    """A full Redis (maxmemory, noeviction) answers PING but refuses the job at the commit:
+    the page said "Your import has started." over a task that had already failed."""
+    redis_client.config_set("maxmemory", 1)  # below what an empty Redis uses
+    try:
+        response = logged_in.post("/imports/", {"archive": archive()}, follow=True)
+    finally:
+        redis_client.config_set("maxmemory", 0)
+
+    page = response.content.decode()
+    assert "Your import has started." not in page
+    assert "The task could not be queued — please try again in a moment." in page
+    task = Task.objects.get()
+    assert (task.status, task.error_code) == (Task.Status.FAILED, "queue_failed")
+    assert leftover_uploads() == []

@@ -63,6 +63,34 @@ def test_the_deep_check_fails_without_a_live_worker_and_says_which_check_failed(
     assert body["disk_free_bytes"] > 0
 
 
+def test_the_deep_check_fails_on_a_redis_that_may_evict_rqs_keys(client, redis_client):
+    """Evicting a worker's key made it invisible to every check while it ran exports."""
+    redis_client.config_set("maxmemory-policy", "allkeys-lru")
+    try:
+        response = client.get("/healthz?deep=1")
+        metrics = client.get("/metrics").content.decode()
+    finally:
+        redis_client.config_set("maxmemory-policy", "noeviction")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["redis_memory"] == (
+        "maxmemory-policy is allkeys-lru: Redis may evict RQ's jobs and workers (set noeviction)"
+    )
+    assert body["redis_maxmemory_policy"] == "allkeys-lru"
+    assert 'microblog_redis_maxmemory_policy{policy="allkeys-lru"} 1.0' in metrics
+
+
+def test_the_deep_check_reports_a_full_redis(client, redis_client):
+    redis_client.config_set("maxmemory", 1)  # below what an empty Redis uses
+    try:
+        body = client.get("/healthz?deep=1").json()
+    finally:
+        redis_client.config_set("maxmemory", 0)
+
+    assert body["redis_memory"] == "full: maxmemory reached, writes are refused"
+
+
 def test_the_deep_check_reports_a_disk_without_room_for_exports(client, redis_client, settings):
     settings.HEALTH_MIN_FREE_BYTES = 1 << 60
 
@@ -86,8 +114,11 @@ def test_the_deep_check_is_healthy_with_a_live_worker(client, worker):
         "redis": "ok",
         "redis_primary": response.json()["redis_primary"],
         "worker": "ok",
+        "redis_memory": "ok",
         "disk": "ok",
         "sentinels": "not configured (REDIS_URL)",
         "workers_live": 1,
+        "workers_clock_skewed": 0,
+        "redis_maxmemory_policy": "noeviction",
         "disk_free_bytes": response.json()["disk_free_bytes"],
     }
