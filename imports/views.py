@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
@@ -26,7 +27,12 @@ def too_large_message() -> str:
 
 @csrf_exempt  # only until the upload handler is set: _imports checks the token
 def imports(request):
-    """Django's documented way to change upload handlers: before CSRF reads the body."""
+    """Django's documented way to change upload handlers: before CSRF reads the body.
+
+    A visitor who is not logged in is sent to log in before anything reads the body: CSRF's
+    check would otherwise parse it, and the handler store the file, for nobody."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     request.upload_handlers = [ArchiveUploadHandler(request)]
     return _imports(request)
 

@@ -40,6 +40,18 @@ def test_posting_an_archive_starts_an_import_and_stores_the_file_where_nothing_s
     assert leftover_uploads() == [f"{task.pk}.json"]  # no provisional file left
 
 
+def test_an_anonymous_upload_is_sent_to_log_in_and_nothing_of_it_is_stored():
+    """CSRF's check, which reads the body, is on: it would have stored the file for nobody."""
+    response = Client(enforce_csrf_checks=True).post(
+        "/imports/", {"archive": archive(content=b'{"posts": []}' * 1000)}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=/imports/")
+    assert leftover_uploads() == []
+    assert Task.objects.count() == 0
+
+
 def test_a_second_import_is_refused_while_one_is_active_and_leaves_no_file(logged_in, redis_client):
     logged_in.post("/imports/", {"archive": archive()})
     response = logged_in.post("/imports/", {"archive": archive()}, follow=True)
