@@ -137,8 +137,8 @@ class ReconcilingWorker(ClockWatchingWorker, Worker):
                 purge_expired_exports()
         except StopRequested:  # SIGTERM while idle: RQ stops through this exception
             raise
-        except REDIS_DOWN:
-            self._redis_unreachable("maintenance")
+        except REDIS_DOWN as error:
+            self._redis_unreachable("maintenance", error)
         except Exception:  # maintenance must never kill the worker
             logger.exception("task maintenance failed")
         finally:
