@@ -159,7 +159,9 @@ def test_the_site_rides_out_the_loss_of_its_redis_primary_during_an_export(
         assert response.status_code == 503
         assert response.json()["sentinels"] == "1 of 3 sentinels answer (quorum 2)"
         assert visitor.get("/healthz").status_code == 200  # the primary is still there
-        worker.stop()  # warm shutdown, from its wait on the queue: no reply read out of turn
+        # Warm shutdown, from its wait on the queue: no reply read out of turn. It ends after its
+        # blocking read returns (seconds on a loaded machine): wait for that, not for 10 s.
+        worker.stop(timeout=120)
         assert worker.popen.returncode == 0, worker.output()[-3000:]
 
         print(
