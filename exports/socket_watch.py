@@ -20,6 +20,11 @@ good:
   message has had time to arrive; sending it again would be a duplicate) is sent to the sockets
   still showing it running. The watch keeps, per task, the sockets showing it unfinished, so a
   check costs what is unfinished, not one step per socket (idle sockets are most of them).
+- **Lost events of the other sources** (exports/notifications.py) are made good the same way:
+  every ``CHECK_INTERVAL`` each source names the users among this process's whose state
+  changed since the previous look (less ``CATCH_UP_MARGIN``), and their current event goes to
+  each of their sockets that last got another one. A publish that failed (Redis down or frozen) thus
+  reaches the pages within seconds, through the database alone.
 """
 
 import asyncio
@@ -36,6 +41,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from exports import notifications
 from exports.models import Task
 from exports.payloads import task_state
 
@@ -43,6 +49,9 @@ logger = logging.getLogger(__name__)
 
 RENEW = 4012  # close code: reconnect for a fresh snapshot
 CHECK_INTERVAL = 2.0  # seconds between two looks at Redis and at unfinished tasks, per process
+# How far before the previous look at the event sources the next one reaches back: a row may
+# be committed a little after the time it carries.
+CATCH_UP_MARGIN = timedelta(seconds=5 * CHECK_INTERVAL)
 
 
 class WatchedTaskSocket:
@@ -55,6 +64,8 @@ class WatchedTaskSocket:
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.unfinished = set()  # ids of the tasks whose last state sent here was active
+        self.shown_events = {}  # event type -> the last event of that type sent here
+        self.events_sent = 0
 
     async def accept(self, *args, **kwargs):
         await super().accept(*args, **kwargs)
@@ -83,6 +94,17 @@ class WatchedTaskSocket:
             )
         await self.send(text_data=text)
 
+    async def send_event(self, event, message=None):
+        """Send a registered source's ``event``; ``message``, shared by the sockets that
+        receive one channel-layer message, encodes it once."""
+        self.shown_events[event["type"]] = event
+        self.events_sent += 1
+        if message is None:
+            message = {}
+        if "text" not in message:
+            message["text"] = await self.encode_json(event)
+        await self.send(text_data=message["text"])
+
     async def renew(self):
         """Close, so the browser reconnects, joins its group again and gets a fresh snapshot."""
         await self.close(code=RENEW)
@@ -104,6 +126,7 @@ class _Watch:
         self.consumers = weakref.WeakSet()
         self.showing = {}  # task id -> WeakSet of the sockets whose last state of it was active
         self.task = None
+        self.events_looked_at = timezone.now()  # when the last read of the event sources began
 
     def add(self, consumer):
         self.consumers.add(consumer)
@@ -136,6 +159,7 @@ class _Watch:
                 if reason:
                     await self._renew_all(reason)
                 await self._catch_up()
+                await self._catch_up_events()
                 await asyncio.sleep(CHECK_INTERVAL)
         finally:
             await client.aclose()
@@ -176,6 +200,37 @@ class _Watch:
                     await consumer.send_state(state, rendered)
                 except Exception:
                     logger.exception("could not send a missed final state")
+
+    async def _catch_up_events(self):
+        if not notifications.sources():
+            return
+        sockets = {}  # user id -> this process's sockets of that user, and what each was sent
+        for consumer in list(self.consumers):
+            user = consumer.scope.get("user")
+            if user is not None:
+                sockets.setdefault(user.pk, []).append((consumer, consumer.events_sent))
+        if not sockets:
+            return
+        started = timezone.now()
+        try:
+            changed = await database_sync_to_async(notifications.changed_events)(
+                set(sockets), self.events_looked_at - CATCH_UP_MARGIN
+            )
+        except DatabaseError as error:
+            logger.warning("could not read the event sources (%s); trying again", error)
+            return
+        self.events_looked_at = started
+        for user_id, events in changed.items():
+            for consumer, sent in sockets.get(user_id, ()):
+                # An event that arrived during the read may be newer than what was read.
+                if consumer.events_sent != sent:
+                    continue
+                for event in events:
+                    if consumer.shown_events.get(event["type"]) != event:
+                        try:
+                            await consumer.send_event(event)
+                        except Exception:
+                            logger.exception("could not send a missed event")
 
 
 def _states_of(task_ids):

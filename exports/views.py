@@ -12,6 +12,7 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from exports import notifications as event_sources
 from exports import selectors, services
 from exports.kinds import EXPORT_POSTS
 from exports.models import Task
@@ -125,3 +126,27 @@ def dismiss(request, task_id):
     if request.headers.get("x-requested-with") == "fetch":
         return HttpResponse(status=204)
     return _back(request)
+
+
+@login_required
+@require_GET
+@never_cache
+def notifications(request):
+    """The Flask microblog's polling API, for clients without a websocket: each registered
+    source's entries (``{"name", "data", "timestamp"}``), those of tasks newer than ``since``."""
+    try:
+        since = float(request.GET.get("since", 0))
+    except ValueError:
+        since = 0.0
+    if not 0 <= since <= MAX_SINCE:  # also NaN
+        since = 0.0
+    entries = [
+        entry
+        for source in event_sources.sources()
+        for entry in source.notifications(request.user, since)
+    ]
+    entries.sort(key=lambda entry: entry["timestamp"])
+    return JsonResponse(entries, safe=False)
+
+
+MAX_SINCE = 253402300799  # 9999-12-31T23:59:59Z, the last moment a datetime holds
