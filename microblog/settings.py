@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "microblog",
     "exports",
     "imports",
+    "inbox",
 ]
 
 MIDDLEWARE = [
@@ -83,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "exports.context_processors.tasks",
+                "inbox.context_processors.unread_messages",
             ],
         },
     },
@@ -269,6 +271,7 @@ LOGGING = {
 }
 
 EXPORTS_PER_HOUR = config.int("EXPORTS_PER_HOUR", default=5)  # 0 disables the limit
+MESSAGES_PER_HOUR = config.int("MESSAGES_PER_HOUR", default=60)  # per sender; 0: no limit
 EXPORT_RETENTION_DAYS = config.int("EXPORT_RETENTION_DAYS", default=7)
 # Behind nginx (deploy/nginx/): the internal location that serves MEDIA_ROOT/exports/, e.g.
 # "/_protected/". The download view then answers with X-Accel-Redirect and no body, so daphne
