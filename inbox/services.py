@@ -49,20 +49,19 @@ def message_send(*, sender, recipient, body: str) -> Message:
 def messages_mark_read(*, user, up_to: datetime) -> bool:
     """Mark the user's messages up to ``up_to`` read; whether that changed anything. The other
     open pages of the user learn the new count once it is committed."""
-    now = timezone.now()
     mark = selectors.read_mark(user.pk)
     if mark is not None and mark >= up_to:
         return False
+    now = timezone.now()
+    created = False
     if mark is None:
-        _, changed = ReadMark.objects.get_or_create(
+        _, created = ReadMark.objects.get_or_create(
             user=user, defaults={"read_at": up_to, "marked_at": now}
         )
-    if mark is not None or not changed:
-        changed = bool(
-            ReadMark.objects.filter(user=user, read_at__lt=up_to).update(
-                read_at=up_to, marked_at=now
-            )
-        )
+    # Never backwards: another tab may have read further meanwhile.
+    changed = created or bool(
+        ReadMark.objects.filter(user=user, read_at__lt=up_to).update(read_at=up_to, marked_at=now)
+    )
     if changed:
         transaction.on_commit(partial(publish_unread, user.pk))
     return changed

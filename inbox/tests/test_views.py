@@ -3,7 +3,9 @@
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inbox.models import Message
@@ -40,6 +42,14 @@ def test_the_form_sends_a_message_and_returns_to_the_recipients_profile(as_bob, 
         alice,
         "Hi Alice — ¿qué tal? 🎉",
     )
+
+
+def test_sending_writes_one_row(as_bob, alice):
+    with CaptureQueriesContext(connection) as queries:
+        assert as_bob.post("/messages/send/alice/", {"body": "Hi"}).status_code == 302
+    reads = ("SELECT", "SAVEPOINT", "RELEASE SAVEPOINT")  # the test's transaction's own
+    writes = [q["sql"] for q in queries if not q["sql"].startswith(reads)]
+    assert len(writes) == 1 and writes[0].startswith('INSERT INTO "inbox_message"'), writes
 
 
 @pytest.mark.parametrize(
