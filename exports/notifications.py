@@ -39,7 +39,7 @@ class EventSource:
         """Events a connecting page gets before the snapshot's end marker."""
         return []
 
-    def changed(self, user_ids: set[int], since: datetime) -> dict[int, dict[str, Any]]:
+    def changed(self, user_ids: frozenset[int], since: datetime) -> dict[int, dict[str, Any]]:
         """The current event of each of ``user_ids`` whose state may have changed since
         ``since``: the watch sends it to their sockets that last got another one."""
         return {}
@@ -66,7 +66,7 @@ def snapshot_events(user) -> list[dict[str, Any]]:
     return [event for source in sources() for event in source.snapshot(user)]
 
 
-def changed_events(user_ids: set[int], since: datetime) -> dict[int, list[dict[str, Any]]]:
+def changed_events(user_ids: frozenset[int], since: datetime) -> dict[int, list[dict[str, Any]]]:
     changed: dict[int, list[dict[str, Any]]] = {}
     for source in sources():
         for user_id, event in source.changed(user_ids, since).items():

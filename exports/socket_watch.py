@@ -23,13 +23,14 @@ good:
 - **Lost events of the other sources** (exports/notifications.py) are made good the same way:
   every ``CHECK_INTERVAL`` each source names the users among this process's whose state
   changed since the previous look (less ``CATCH_UP_MARGIN``), and their current event goes to
-  each of their sockets that last got another one. A publish that failed (Redis down or frozen) thus
-  reaches the pages within seconds, through the database alone.
+  each of their sockets that last got another one. A publish that failed (Redis down or
+  frozen) thus reaches the pages within seconds, through the database alone.
 """
 
 import asyncio
 import logging
 import os
+import time
 import weakref
 from datetime import datetime, timedelta
 
@@ -65,7 +66,7 @@ class WatchedTaskSocket:
         super().__init__(*args, **kwargs)
         self.unfinished = set()  # ids of the tasks whose last state sent here was active
         self.shown_events = {}  # event type -> the last event of that type sent here
-        self.events_sent = 0
+        self.event_sent_at = 0.0  # time.monotonic() of the last one
 
     async def accept(self, *args, **kwargs):
         await super().accept(*args, **kwargs)
@@ -98,7 +99,7 @@ class WatchedTaskSocket:
         """Send a registered source's ``event``; ``message``, shared by the sockets that
         receive one channel-layer message, encodes it once."""
         self.shown_events[event["type"]] = event
-        self.events_sent += 1
+        self.event_sent_at = time.monotonic()
         if message is None:
             message = {}
         if "text" not in message:
@@ -125,16 +126,24 @@ class _Watch:
         # websocket_disconnect, and must not be kept alive, or watched, for ever.
         self.consumers = weakref.WeakSet()
         self.showing = {}  # task id -> WeakSet of the sockets whose last state of it was active
+        self.by_user = {}  # user id -> WeakSet of that user's sockets
         self.task = None
         self.events_looked_at = timezone.now()  # when the last read of the event sources began
 
     def add(self, consumer):
         self.consumers.add(consumer)
+        self.by_user.setdefault(consumer.scope["user"].pk, weakref.WeakSet()).add(consumer)
         if self.task is None or self.task.done():
             self.task = asyncio.ensure_future(self._run())
 
     def discard(self, consumer):
         self.consumers.discard(consumer)
+        user_id = getattr(consumer.scope.get("user"), "pk", None)
+        sockets = self.by_user.get(user_id)
+        if sockets is not None:
+            sockets.discard(consumer)
+            if not sockets:
+                del self.by_user[user_id]
         for task_id in consumer.unfinished:
             self.stops_showing(task_id, consumer)
 
@@ -202,28 +211,23 @@ class _Watch:
                     logger.exception("could not send a missed final state")
 
     async def _catch_up_events(self):
-        if not notifications.sources():
+        for user_id in [user_id for user_id, sockets in self.by_user.items() if not sockets]:
+            del self.by_user[user_id]  # its sockets were collected without a disconnect
+        if not self.by_user or not notifications.sources():
             return
-        sockets = {}  # user id -> this process's sockets of that user, and what each was sent
-        for consumer in list(self.consumers):
-            user = consumer.scope.get("user")
-            if user is not None:
-                sockets.setdefault(user.pk, []).append((consumer, consumer.events_sent))
-        if not sockets:
-            return
-        started = timezone.now()
+        started, now = time.monotonic(), timezone.now()
         try:
             changed = await database_sync_to_async(notifications.changed_events)(
-                set(sockets), self.events_looked_at - CATCH_UP_MARGIN
+                frozenset(self.by_user), self.events_looked_at - CATCH_UP_MARGIN
             )
         except DatabaseError as error:
             logger.warning("could not read the event sources (%s); trying again", error)
             return
-        self.events_looked_at = started
+        self.events_looked_at = now
         for user_id, events in changed.items():
-            for consumer, sent in sockets.get(user_id, ()):
-                # An event that arrived during the read may be newer than what was read.
-                if consumer.events_sent != sent:
+            for consumer in list(self.by_user.get(user_id, ())):
+                # An event sent during the read may be newer than what was read.
+                if consumer.event_sent_at > started:
                     continue
                 for event in events:
                     if consumer.shown_events.get(event["type"]) != event:
