@@ -48,7 +48,7 @@ INSTALLED_APPS = [
     "microblog",
     "exports",
     "imports",
-    "inbox",
+    "private_messages",
 ]
 
 MIDDLEWARE = [
@@ -84,7 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "exports.context_processors.tasks",
-                "inbox.context_processors.unread_messages",
+                "private_messages.context_processors.unread_messages",
             ],
         },
     },

@@ -17,7 +17,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("exports/", include("exports.urls")),
     path("imports/", include("imports.urls")),
-    path("messages/", include("inbox.urls")),
+    path("messages/", include("private_messages.urls")),
     path("notifications/", notifications, name="notifications"),
     path("admin/django-rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),

@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from inbox import selectors, services
-from inbox.forms import MessageForm
+from private_messages import selectors, services
+from private_messages.forms import MessageForm
 
 
 @login_required
@@ -26,7 +26,7 @@ def send(request, username):
         else:
             messages.success(request, _("Your message has been sent."))
             return redirect("profile", username=recipient.username)
-    return render(request, "inbox/send.html", {"form": form, "recipient": recipient})
+    return render(request, "private_messages/send.html", {"form": form, "recipient": recipient})
 
 
 @login_required
@@ -41,4 +41,4 @@ def received(request):
         if page.messages:
             services.messages_mark_read(user=request.user, up_to=page.messages[0].timestamp)
         context["unread_messages"] = 0
-    return render(request, "inbox/messages.html", context)
+    return render(request, "private_messages/messages.html", context)

@@ -9,9 +9,9 @@ from django.utils import formats, timezone
 from django.utils.translation import ngettext
 
 from exports.notifications import notify
-from inbox import selectors
-from inbox.events import unread_event
-from inbox.models import Message, ReadMark
+from private_messages import selectors
+from private_messages.events import unread_event
+from private_messages.models import Message, ReadMark
 
 WINDOW = timedelta(hours=1)
 

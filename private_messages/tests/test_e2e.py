@@ -3,9 +3,9 @@ and Spanish, and axe-core on the new pages in both languages."""
 
 import pytest
 
-from inbox.tests.conftest import send
 from microblog.testing.browser import log_in
 from microblog.tests.test_accessibility import axe_violations
+from private_messages.tests.conftest import send
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -2,8 +2,8 @@
 ``{"type": "messages", "unread": N}``."""
 
 from exports.notifications import EventSource
-from inbox import selectors
-from inbox.models import Message, ReadMark
+from private_messages import selectors
+from private_messages.models import Message, ReadMark
 
 
 def unread_event(count: int) -> dict:

@@ -8,9 +8,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from inbox.models import Message
-from inbox.tests.conftest import send
 from microblog.testing.factories import UserFactory
+from private_messages.models import Message
+from private_messages.tests.conftest import send
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,9 @@ def test_sending_writes_one_row(as_bob, alice):
         assert as_bob.post("/messages/send/alice/", {"body": "Hi"}).status_code == 302
     reads = ("SELECT", "SAVEPOINT", "RELEASE SAVEPOINT")  # the test's transaction's own
     writes = [q["sql"] for q in queries if not q["sql"].startswith(reads)]
-    assert len(writes) == 1 and writes[0].startswith('INSERT INTO "inbox_message"'), writes
+    assert len(writes) == 1 and writes[0].startswith('INSERT INTO "private_messages_message"'), (
+        writes
+    )
 
 
 @pytest.mark.parametrize(
@@ -146,16 +148,16 @@ def test_deleting_an_account_deletes_its_messages(alice, bob):
 
 def test_the_admin_lists_who_wrote_to_whom_read_only_and_never_the_body(admin_client, alice, bob):
     message = send(bob, alice, "Secret words")
-    response = admin_client.get("/admin/inbox/message/")
+    response = admin_client.get("/admin/private_messages/message/")
     assert response.status_code == 200
     assert "alice" in response.text and "bob" in response.text
     assert "Secret words" not in response.text
-    assert admin_client.get("/admin/inbox/message/add/").status_code == 403
-    detail = admin_client.get(f"/admin/inbox/message/{message.pk}/change/")
+    assert admin_client.get("/admin/private_messages/message/add/").status_code == 403
+    detail = admin_client.get(f"/admin/private_messages/message/{message.pk}/change/")
     assert "Secret words" not in detail.text
     assert (
         admin_client.post(
-            f"/admin/inbox/message/{message.pk}/change/", {"body": "changed"}
+            f"/admin/private_messages/message/{message.pk}/change/", {"body": "changed"}
         ).status_code
         == 403
     )

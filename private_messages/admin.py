@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from inbox.models import Message
+from private_messages.models import Message
 
 
 @admin.register(Message)

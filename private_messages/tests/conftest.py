@@ -1,8 +1,8 @@
 import pytest
 
 from exports.tests.conftest import default_language, ws_headers  # noqa: F401 - fixtures
-from inbox.models import Message
 from microblog.testing.factories import UserFactory
+from private_messages.models import Message
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from inbox.models import MESSAGE_MAX_LENGTH
+from private_messages.models import MESSAGE_MAX_LENGTH
 
 
 class MessageForm(forms.Form):

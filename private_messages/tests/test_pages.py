@@ -1,4 +1,4 @@
-"""The inbox's keyset pages: one indexed query for the messages of any page, however deep."""
+"""The keyset pages of /messages/: one indexed query for the messages of any page, however deep."""
 
 import re
 from datetime import timedelta
@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from inbox import cursors
-from inbox.models import Message
+from private_messages import cursors
+from private_messages.models import Message
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,7 @@ def test_each_page_of_ten_thousand_messages_is_one_query_without_count_or_offset
         assert len(queries) == 5, [q["sql"] for q in queries]
         (listing,) = [q["sql"] for q in queries if "LIMIT 21" in q["sql"] and "body" in q["sql"]]
         assert "COUNT(" not in listing.upper() and "OFFSET" not in listing.upper()
-        assert "message_inbox" in plan_of(listing)
+        assert "message_received" in plan_of(listing)
         seen += bodies(html)
         path = "/messages/" + link(html, "older")
     assert seen == list(range(TOTAL - 1, TOTAL - 61, -1))

@@ -1,4 +1,4 @@
-"""The inbox's keyset cursor: a message's ``(timestamp, id)`` as ``<microseconds>-<id>``."""
+"""The keyset cursor of /messages/: a message's ``(timestamp, id)`` as ``<microseconds>-<id>``."""
 
 import re
 from datetime import UTC, datetime, timedelta

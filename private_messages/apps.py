@@ -1,12 +1,12 @@
 from django.apps import AppConfig
 
 
-class InboxConfig(AppConfig):
-    name = "inbox"
+class PrivateMessagesConfig(AppConfig):
+    name = "private_messages"
     verbose_name = "Private messages"
 
     def ready(self):
         from exports import notifications
-        from inbox.events import UnreadMessages
+        from private_messages.events import UnreadMessages
 
         notifications.register(UnreadMessages())

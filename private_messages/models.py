@@ -18,7 +18,7 @@ class MessageQuerySet(models.QuerySet):
         return self.filter(recipient_id=user_id)
 
     def unread_by(self, user_id):
-        """Messages to the user newer than their read mark: one range of the inbox index."""
+        """Messages to the user newer than their read mark: one range of ``message_received``."""
         mark = ReadMark.objects.filter(user_id=user_id).values("read_at")
         return self.received_by(user_id).filter(
             timestamp__gt=Coalesce(models.Subquery(mark), models.Value(NEVER))
@@ -51,8 +51,8 @@ class Message(models.Model):
 
     class Meta:
         indexes = [
-            # "This recipient's messages, newest first": the inbox's pages and the unread count.
-            models.Index(fields=["recipient", "-timestamp", "-id"], name="message_inbox"),
+            # "This recipient's messages, newest first": /messages/ and the unread count.
+            models.Index(fields=["recipient", "-timestamp", "-id"], name="message_received"),
             # The sender's last hour (rate limit).
             models.Index(fields=["sender", "timestamp"], name="message_sender_time"),
             # The messages of the last seconds, for the socket watch's catch-up.

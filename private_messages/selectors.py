@@ -1,11 +1,11 @@
-"""Reads of private messages: the unread count and the inbox's keyset pages."""
+"""Reads of private messages: the unread count and the keyset pages of /messages/."""
 
 from dataclasses import dataclass
 
 from django.db.models import Q
 
-from inbox import cursors
-from inbox.models import Message, ReadMark
+from private_messages import cursors
+from private_messages.models import Message, ReadMark
 
 MESSAGES_PER_PAGE = 20
 

@@ -2,7 +2,7 @@
 
 from django.utils.functional import SimpleLazyObject
 
-from inbox.selectors import unread_count
+from private_messages.selectors import unread_count
 
 
 def unread_messages(request):

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from inbox import views
+from private_messages import views
 
-app_name = "inbox"
+app_name = "private_messages"
 
 urlpatterns = [
     path("", views.received, name="messages"),
