@@ -221,8 +221,8 @@ FIGURES = [
             ("websockets", "message_burst", "latency_ms", "p99"),
             50,
         ),
-        "from just before the send's POST to each of the recipient's 20 tabs: the view's"
-        " INSERT, the count read after the commit, one publish, the process's one subscription",
+        "from the message's timestamp to each of the recipient's 20 tabs: the INSERT, the count"
+        " read after the commit, one publish, the process's one subscription",
     ),
     Figure(
         "idle websockets on one daphne",
