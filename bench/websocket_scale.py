@@ -16,6 +16,12 @@ after the other ends, on the same sockets: each burst's 3,000 deliveries are 150
 stall moves a single burst's p99; the percentiles are over all bursts' deliveries, and each
 burst's own p99 is kept beside them.
 
+``--messages N`` then sends N private messages, one after the other over HTTP, to the export
+owners in turn (send_messages.py): each reaches every tab of its recipient as the new unread
+count. Its latency runs, as a task state's does, from the time the server stored (the
+message's timestamp) to each tab's receipt; ``from_post_ms`` also counts the HTTP request
+before it, from just before the sender's POST.
+
 daphne runs at nice -5, ahead of the workers, as the deployment runs it (``as_deployed``).
 """
 
@@ -42,6 +48,7 @@ parser.add_argument("--exports", type=int, default=50)
 parser.add_argument("--tabs", type=int, default=20)
 parser.add_argument("--poll-seconds", type=int, default=20)
 parser.add_argument("--bursts", type=int, default=1)
+parser.add_argument("--messages", type=int, default=0)
 options = parser.parse_args()
 faulthandler.dump_traceback_later(1200, exit=True)  # never hang a shared machine
 # One descriptor per socket here and in daphne (a child: it inherits the limit), plus slack.
@@ -54,13 +61,14 @@ resource.setrlimit(
 )
 
 redis_server = start_redis()
-setup_django(options.vendor, EXPORTS_PER_HOUR=0)
+setup_django(options.vendor, EXPORTS_PER_HOUR=0, MESSAGES_PER_HOUR=0)
 
 import websockets  # noqa: E402
 from sessions import users_with_sessions  # noqa: E402
 
 from exports.models import Task  # noqa: E402
 from microblog.testing.processes import Process, start_daphne  # noqa: E402
+from private_messages.models import Message  # noqa: E402
 
 out = Path(tempfile.mkdtemp(prefix="bench-ws-"))
 users, sessions = users_with_sessions("bench_ws", options.clients)
@@ -69,6 +77,7 @@ owners = [user_with_posts(u.username, 2000) for u in users[: options.exports]]
 for extra in range(options.exports, min(options.exports * options.tabs, options.clients)):
     sessions[extra] = sessions[extra % options.exports]
 Task.objects.filter(user__in=users).delete()
+Message.objects.filter(recipient__in=users).delete()
 
 
 def rss_kib(pid):
@@ -83,6 +92,7 @@ class Listener:
         self.latencies = []
         self.by_status = {}  # status -> latencies, to see which states are late
         self.finals = {}
+        self.unread = []  # (session, socket number, unread count, time received)
 
     async def listen(self, url, origin, session, opened):
         try:
@@ -100,6 +110,8 @@ class Listener:
         async with socket:
             async for raw in socket:
                 message = json.loads(raw)
+                if message["type"] == "messages" and message["unread"]:
+                    self.unread.append((session, id(socket), message["unread"], time.time()))
                 if message["type"] != "task":
                     continue
                 state = message["task"]
@@ -199,6 +211,7 @@ async def websocket_phase(web):
         if number + 1 < options.bursts:
             launcher = await ready_launcher(web)  # between bursts: no state is in flight
     exports_seconds = time.perf_counter() - wall_start
+    messages = await message_burst(web, listener) if options.messages else None
     gc.enable()
     gc.unfreeze()
     await asyncio.sleep(max(0, 10 - exports_seconds))  # at least 10 s of CPU measurement
@@ -234,6 +247,79 @@ async def websocket_phase(web):
             for status, values in sorted(listener.by_status.items())
         },
         "daphne_cpu_seconds_per_minute": round(cpu_per_minute, 2),
+        "message_burst": messages,
+    }
+
+
+async def message_burst(web, listener):
+    """--messages private messages to the owners, in turn: the latency of each tab's new count."""
+    sender = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("send_messages.py")),
+            web.url,
+            str(options.messages),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    recipients = [owner.username for owner in owners]
+    sender.stdin.write(json.dumps({"session": sessions[-1], "recipients": recipients}) + "\n")
+    sender.stdin.flush()
+    assert (await asyncio.to_thread(sender.stdout.readline)).strip() == "ready"
+    owners_sessions = set(sessions[: len(owners)])
+    expected = options.messages * sum(s in owners_sessions for s in sessions) // len(owners)
+    started = time.perf_counter()
+    sender.stdin.write("go\n")
+    sender.stdin.close()
+    result = json.loads(await asyncio.to_thread(sender.stdout.readline))
+    assert result["codes"] == [302] * options.messages, set(result["codes"])
+    posted_at, counts = {}, {}  # (session, count) -> when the message that made it was sent
+    for to, moment in result["sent"]:
+        counts[to] = counts.get(to, 0) + 1
+        posted_at[(sessions[to], counts[to])] = moment
+    stored_at, counts = {}, {}  # (session, count) -> that message's timestamp
+    index = {owner.pk: number for number, owner in enumerate(owners)}
+    rows = await asyncio.to_thread(
+        lambda: list(
+            Message.objects.filter(recipient__in=owners)
+            .order_by("timestamp", "id")
+            .values_list("recipient_id", "timestamp")
+        )
+    )
+    for recipient_id, moment in rows:
+        to = index[recipient_id]
+        counts[to] = counts.get(to, 0) + 1
+        stored_at[(sessions[to], counts[to])] = moment.timestamp()
+    deadline = time.perf_counter() + 60
+    while len({(s, k, c) for s, k, c, _ in listener.unread}) < expected:
+        if time.perf_counter() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    seconds = time.perf_counter() - started
+    first = {}
+    for session, socket, count, received in listener.unread:
+        first.setdefault((session, socket, count), received)
+    latencies, from_post = [], []
+    for (session, _socket, count), received in first.items():
+        if (session, count) in stored_at:
+            latencies.append((received - stored_at[(session, count)]) * 1000)
+            from_post.append((received - posted_at[(session, count)]) * 1000)
+    return {
+        "messages": options.messages,
+        "recipients": len(owners),
+        "deliveries_expected": expected,
+        "deliveries": len(latencies),
+        "seconds": round(seconds, 1),
+        "latency_ms": {
+            "p50": round(percentile(latencies, 0.5), 2),
+            "p99": round(percentile(latencies, 0.99), 2),
+        },
+        "from_post_ms": {
+            "p50": round(percentile(from_post, 0.5), 2),
+            "p99": round(percentile(from_post, 0.99), 2),
+        },
     }
 
 

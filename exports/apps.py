@@ -5,4 +5,10 @@ class ExportsConfig(AppConfig):
     name = "exports"
 
     def ready(self):
-        from exports import retention  # noqa: F401 - connects its signal receiver
+        from exports import (
+            notifications,
+            retention,  # noqa: F401 - connects its signal receiver
+        )
+        from exports.task_events import TaskEvents
+
+        notifications.register(TaskEvents())

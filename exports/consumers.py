@@ -1,4 +1,6 @@
-"""TaskConsumer: live state of the connected user's own tasks."""
+"""TaskConsumer: the connected user's notification stream (README "Notifications"): the live
+state of their own tasks, and the events of every registered source (exports/notifications.py).
+"""
 
 import asyncio
 import contextlib
@@ -16,6 +18,7 @@ from django.utils import translation
 from django.utils.module_loading import import_string
 from redis.exceptions import RedisError
 
+from exports import notifications
 from exports.payloads import task_message, task_state
 from exports.progress import user_group_name
 from exports.selectors import recent_tasks
@@ -60,6 +63,8 @@ class TaskConsumer(WatchedTaskSocket, AsyncJsonWebsocketConsumer):
             # A state from the inbox needs no database: skip Channels' close_old_connections,
             # a hop to the one database thread for every message of every socket.
             await self.task_update(message)
+        elif message["type"] == notifications.EVENT:
+            await self.send_event(message["event"], message)
         elif message["type"] == "websocket.receive":
             pass  # what a client says is ignored, without that hop either
         else:
@@ -85,9 +90,11 @@ class TaskConsumer(WatchedTaskSocket, AsyncJsonWebsocketConsumer):
         self.group = user_group_name(user.pk)
         self.language = language_of(self.scope)
         await self.accept()
-        states = await database_sync_to_async(_snapshot)(user)
+        states, events = await database_sync_to_async(_snapshot)(user)
         for state in states:
             await self.send_state(state)
+        for event in events:
+            await self.send_event(event)
         await self.send_json({"type": "snapshot", "task_ids": [state["id"] for state in states]})
 
     async def disconnect(self, code):
@@ -229,4 +236,5 @@ def language_of(scope) -> str:
 def _snapshot(user):
     # Every recent task, dismissed and superseded ones included: the page keeps one card per
     # kind and none for a dismissed task (tasks.js), but it must never miss a final state.
-    return [task_state(task) for task in recent_tasks(user)]
+    states = [task_state(task) for task in recent_tasks(user)]
+    return states, notifications.snapshot_events(user)

@@ -20,11 +20,17 @@ good:
   message has had time to arrive; sending it again would be a duplicate) is sent to the sockets
   still showing it running. The watch keeps, per task, the sockets showing it unfinished, so a
   check costs what is unfinished, not one step per socket (idle sockets are most of them).
+- **Lost events of the other sources** (exports/notifications.py) are made good the same way:
+  every ``CHECK_INTERVAL`` each source names the users among this process's whose state
+  changed since the previous look (less ``CATCH_UP_MARGIN``), and their current event goes to
+  each of their sockets that last got another one. A publish that failed (Redis down or
+  frozen) thus reaches the pages within seconds, through the database alone.
 """
 
 import asyncio
 import logging
 import os
+import time
 import weakref
 from datetime import datetime, timedelta
 
@@ -34,6 +40,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from exports import notifications
 from exports.models import Task
 from exports.payloads import task_state
 from microblog import redis_clients
@@ -42,6 +49,9 @@ logger = logging.getLogger(__name__)
 
 RENEW = 4012  # close code: reconnect for a fresh snapshot
 CHECK_INTERVAL = 2.0  # seconds between two looks at Redis and at unfinished tasks, per process
+# How far before the previous look at the event sources the next one reaches back: a row may
+# be committed a little after the time it carries.
+CATCH_UP_MARGIN = timedelta(seconds=5 * CHECK_INTERVAL)
 
 
 class WatchedTaskSocket:
@@ -54,6 +64,8 @@ class WatchedTaskSocket:
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.unfinished = set()  # ids of the tasks whose last state sent here was active
+        self.shown_events = {}  # event type -> the last event of that type sent here
+        self.event_sent_at = 0.0  # time.monotonic() of the last one
 
     async def accept(self, *args, **kwargs):
         await super().accept(*args, **kwargs)
@@ -82,6 +94,17 @@ class WatchedTaskSocket:
             )
         await self.send(text_data=text)
 
+    async def send_event(self, event, message=None):
+        """Send a registered source's ``event``; ``message``, shared by the sockets that
+        receive one channel-layer message, encodes it once."""
+        self.shown_events[event["type"]] = event
+        self.event_sent_at = time.monotonic()
+        if message is None:
+            message = {}
+        if "text" not in message:
+            message["text"] = await self.encode_json(event)
+        await self.send(text_data=message["text"])
+
     async def renew(self):
         """Close, so the browser reconnects, joins its group again and gets a fresh snapshot."""
         await self.close(code=RENEW)
@@ -102,15 +125,24 @@ class _Watch:
         # websocket_disconnect, and must not be kept alive, or watched, for ever.
         self.consumers = weakref.WeakSet()
         self.showing = {}  # task id -> WeakSet of the sockets whose last state of it was active
+        self.by_user = {}  # user id -> WeakSet of that user's sockets
         self.task = None
+        self.events_looked_at = timezone.now()  # when the last read of the event sources began
 
     def add(self, consumer):
         self.consumers.add(consumer)
+        self.by_user.setdefault(consumer.scope["user"].pk, weakref.WeakSet()).add(consumer)
         if self.task is None or self.task.done():
             self.task = asyncio.ensure_future(self._run())
 
     def discard(self, consumer):
         self.consumers.discard(consumer)
+        user_id = getattr(consumer.scope.get("user"), "pk", None)
+        sockets = self.by_user.get(user_id)
+        if sockets is not None:
+            sockets.discard(consumer)
+            if not sockets:
+                del self.by_user[user_id]
         for task_id in consumer.unfinished:
             self.stops_showing(task_id, consumer)
 
@@ -132,6 +164,7 @@ class _Watch:
                 if reason:
                     await self._renew_all(reason)
                 await self._catch_up()
+                await self._catch_up_events()
                 await asyncio.sleep(CHECK_INTERVAL)
 
     async def _renew_all(self, reason):
@@ -170,6 +203,32 @@ class _Watch:
                     await consumer.send_state(state, rendered)
                 except Exception:
                     logger.exception("could not send a missed final state")
+
+    async def _catch_up_events(self):
+        for user_id in [user_id for user_id, sockets in self.by_user.items() if not sockets]:
+            del self.by_user[user_id]  # its sockets were collected without a disconnect
+        if not self.by_user or not notifications.sources():
+            return
+        started, now = time.monotonic(), timezone.now()
+        try:
+            changed = await database_sync_to_async(notifications.changed_events)(
+                frozenset(self.by_user), self.events_looked_at - CATCH_UP_MARGIN
+            )
+        except DatabaseError as error:
+            logger.warning("could not read the event sources (%s); trying again", error)
+            return
+        self.events_looked_at = now
+        for user_id, events in changed.items():
+            for consumer in list(self.by_user.get(user_id, ())):
+                # An event sent during the read may be newer than what was read.
+                if consumer.event_sent_at > started:
+                    continue
+                for event in events:
+                    if consumer.shown_events.get(event["type"]) != event:
+                        try:
+                            await consumer.send_event(event)
+                        except Exception:
+                            logger.exception("could not send a missed event")
 
 
 def _states_of(task_ids):

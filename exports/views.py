@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from exports import flashes, reasons, selectors, services
+from exports import notifications as event_sources
 from exports.models import Task
 
 
@@ -142,3 +143,27 @@ def dismiss(request, task_id):
     if request.headers.get("x-requested-with") == "fetch":
         return HttpResponse(status=204)
     return _back(request)
+
+
+@login_required
+@require_GET
+@never_cache
+def notifications(request):
+    """The Flask microblog's polling API, for clients without a websocket: each registered
+    source's entries (``{"name", "data", "timestamp"}``), those of tasks newer than ``since``."""
+    try:
+        since = float(request.GET.get("since", 0))
+    except ValueError:
+        since = 0.0
+    if not 0 <= since <= MAX_SINCE:  # also NaN
+        since = 0.0
+    entries = [
+        entry
+        for source in event_sources.sources()
+        for entry in source.notifications(request.user, since)
+    ]
+    entries.sort(key=lambda entry: entry["timestamp"])
+    return JsonResponse(entries, safe=False)
+
+
+MAX_SINCE = 253402300799  # 9999-12-31T23:59:59Z, the last moment a datetime holds

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "microblog",
     "exports",
     "imports",
+    "private_messages",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "exports.context_processors.tasks",
+                "private_messages.context_processors.unread_messages",
             ],
         },
     },
@@ -293,6 +295,7 @@ EXPORTS_PER_HOUR = config.int("EXPORTS_PER_HOUR", default=5)  # 0 disables the l
 # Task websockets of one user in one web process: a page opens one, so 50 is 50 tabs; past it
 # one user's sockets could hold a process's memory and loop (exports/consumers.py).
 WEBSOCKETS_PER_USER = config.int("WEBSOCKETS_PER_USER", default=50)
+MESSAGES_PER_HOUR = config.int("MESSAGES_PER_HOUR", default=60)  # per sender; 0: no limit
 EXPORT_RETENTION_DAYS = config.int("EXPORT_RETENTION_DAYS", default=7)
 # Behind nginx (deploy/nginx/): the internal location that serves MEDIA_ROOT/exports/, e.g.
 # "/_protected/". The download view then answers with X-Accel-Redirect and no body, so daphne

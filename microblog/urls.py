@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from accounts.views import set_language
+from exports.views import notifications
 from microblog import health, metrics, views
 
 urlpatterns = [
@@ -16,6 +17,8 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("exports/", include("exports.urls")),
     path("imports/", include("imports.urls")),
+    path("messages/", include("private_messages.urls")),
+    path("notifications/", notifications, name="notifications"),
     path("admin/django-rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),

@@ -46,13 +46,14 @@ def communicator(headers, path="/ws/tasks/"):
 
 
 async def connected_past_snapshot(ws):
-    """Connect and read the snapshot up to its closing message; returns the tasks it held."""
+    """Connect and read the snapshot up to its closing message; returns the tasks it held
+    (the other event sources' parts, such as the unread messages, are skipped)."""
     connected, _ = await ws.connect()
     assert connected
     tasks = []
-    while (message := await ws.receive_json_from())["type"] == "task":
-        tasks.append(message["task"])
-    assert message["type"] == "snapshot"
+    while (message := await ws.receive_json_from())["type"] != "snapshot":
+        if message["type"] == "task":
+            tasks.append(message["task"])
     return tasks
 
 

@@ -134,6 +134,7 @@ def test_connection_starts_with_a_snapshot_of_only_the_users_own_tasks(
         assert {"name", "description", "status", "error", "download_url", "updated_at"} <= set(
             first["task"]
         )
+        assert await ws.receive_json_from() == {"type": "messages", "unread": 0}
         assert await ws.receive_json_from() == {"type": "snapshot", "task_ids": [mine.pk]}
         assert await ws.receive_nothing()
         await ws.disconnect()

@@ -73,6 +73,7 @@ def test_pages_of_a_web_process_whose_subscription_redis_dropped_get_every_state
         bobs_page = Visitor(stalled.url)
         bobs_page.log_in(bob.username, PASSWORD)
         with alice.websocket() as alices_socket, bobs_page.websocket() as bobs_socket:
+            assert json.loads(bobs_socket.recv(timeout=10))["type"] == "messages"
             assert json.loads(bobs_socket.recv(timeout=10))["type"] == "snapshot"
             task_id = alice.start_export()
             wait_until(lambda: alice.task(task_id)["done"] > 0, 60, 0.01)

@@ -21,6 +21,7 @@ def test_export_runs_in_a_real_worker_with_live_progress_mail_and_download(
     async def body():
         ws = communicator(headers)
         assert (await ws.connect())[0]
+        assert await ws.receive_json_from() == {"type": "messages", "unread": 0}
         assert await ws.receive_json_from() == {"type": "snapshot", "task_ids": []}
         response = await sync_to_async(client.post)("/exports/", {"next": "/user/x/"})
         assert response.status_code == 302

@@ -141,7 +141,7 @@ def test_a_flood_of_hostile_messages_neither_breaks_the_socket_nor_leaks_other_t
     run(body)
 
     mine_only = [json.loads(text) for text in seen_by_me]
-    assert [m["type"] for m in mine_only] == ["task", "snapshot", "task"]
+    assert [m["type"] for m in mine_only] == ["task", "messages", "snapshot", "task"]
     assert [m["task"]["id"] for m in mine_only if m["type"] == "task"] == [mine.pk, mine.pk]
     assert mine_only[-1]["task"]["progress"] == 50
     assert not any(task_id in text for text in seen_by_me for task_id in their_ids)
@@ -180,6 +180,7 @@ def test_a_message_over_daphnes_size_limit_closes_the_connection_cleanly(daphne,
     step = len(oversized) // fragments + 1
 
     with open_socket(daphne) as ws:
+        assert json.loads(ws.recv(timeout=10)) == {"type": "messages", "unread": 0}
         assert json.loads(ws.recv(timeout=10)) == {"type": "snapshot", "task_ids": []}
         with pytest.raises(ConnectionClosed):
             if fragments == 1:
@@ -192,6 +193,7 @@ def test_a_message_over_daphnes_size_limit_closes_the_connection_cleanly(daphne,
     assert ws.close_code in (CloseCode.ABNORMAL_CLOSURE, CloseCode.MESSAGE_TOO_BIG)
 
     with open_socket(daphne) as ws:  # and the server still serves everyone else
+        assert json.loads(ws.recv(timeout=10))["type"] == "messages"
         assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
     assert "Traceback" not in daphne.output()
 

@@ -17,10 +17,10 @@ def card_of(page: str, name: str) -> str | None:
     return found and found.group(1)
 
 
-def open_websocket(base_url, session_id, timeout=10):
+def open_websocket(base_url, session_id, timeout=10, path="/ws/tasks/"):
     """A browser's websocket to the site at ``base_url``: its session cookie and its origin."""
     return connect(
-        base_url.replace("http", "ws", 1) + "/ws/tasks/",
+        base_url.replace("http", "ws", 1) + path,
         origin=base_url,
         additional_headers={"Cookie": f"sessionid={session_id}"},
         proxy=None,

@@ -91,6 +91,7 @@ def test_progress_crosses_web_processes_and_a_reconnect_gets_the_current_state(
         wait_until_listening(workers)
 
         with open_websocket(web_b.url, session_id) as ws:
+            assert receive(ws, 10) == {"type": "messages", "unread": 0}
             assert receive(ws, 10) == {"type": "snapshot", "task_ids": []}
             posted = time.monotonic()
             response = post_export(web_a, session_id)
@@ -134,6 +135,7 @@ def test_progress_crosses_web_processes_and_a_reconnect_gets_the_current_state(
             assert first["task"]["status"] == "succeeded"
             assert first["task"]["progress"] == 100
             assert first["task"]["download_url"] == f"/exports/{task.pk}/download"
+            assert receive(ws, 10) == {"type": "messages", "unread": 0}
             assert receive(ws, 10) == {"type": "snapshot", "task_ids": [task.pk]}
 
         for process in (web_a, *workers):

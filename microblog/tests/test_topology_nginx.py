@@ -103,6 +103,7 @@ def test_nginx_balances_two_daphnes_sends_exports_itself_and_serves_static_files
         before = [connections_to(web) for web in webs]
         with owner.websocket() as first, owner.websocket() as second:
             for ws in (first, second):
+                assert json.loads(ws.recv(timeout=10)) == {"type": "messages", "unread": 0}
                 assert json.loads(ws.recv(timeout=10)) == {"type": "snapshot", "task_ids": []}
             after = [connections_to(web) for web in webs]
             assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1], (before, after)

@@ -1,4 +1,4 @@
-// Live task cards: a websocket to /ws/tasks/ updates the server-rendered cards in place.
+// Live task cards: the notification stream's websocket (/ws/notifications/) updates the server-rendered cards in place.
 // Reconnects with exponential backoff; every (re)connect starts with a snapshot of the user's
 // current tasks, so the page is never stale. The server sends every word and URL a card shows
 // (title, status label, badge, detail, cancel and dismiss URLs) in the page's language, so this
@@ -179,6 +179,8 @@ function connect() {
     const message = JSON.parse(event.data);
     if (message.type === "task") render(message.task);
     else if (message.type === "snapshot") forgetTasksNotIn(new Set(message.task_ids));
+    // Every other type belongs to a registered event source: its own script listens.
+    else document.dispatchEvent(new CustomEvent("notification", { detail: message }));
   });
   socket.addEventListener("close", (event) => {
     if (event.code === TOO_MANY_SOCKETS) {
