@@ -8,9 +8,9 @@ import redis
 from django.conf import settings
 
 from microblog.embedded_redis import EmbeddedRedis
-from microblog.testing import processes
-from microblog.testing.factories import PASSWORD, UserFactory
-from microblog.testing.missing import missing
+from testkit import processes
+from testkit.factories import PASSWORD, UserFactory
+from testkit.missing import missing
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -73,7 +73,7 @@ def private_redis():
 @pytest.fixture
 def smtp_server():
     """A real local SMTP server (aiosmtpd) that keeps what it receives in ``.messages``."""
-    from microblog.testing.smtp import LocalSMTPServer
+    from testkit.smtp import LocalSMTPServer
 
     server = LocalSMTPServer().start()
     yield server

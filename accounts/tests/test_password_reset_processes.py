@@ -14,9 +14,9 @@ import redis
 from rq import Queue
 
 from microblog.embedded_redis import EmbeddedRedis
-from microblog.testing import processes
-from microblog.testing.jobs import queued_jobs
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.jobs import queued_jobs
+from testkit.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

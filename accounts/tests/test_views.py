@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import SetPasswordMixin
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
-from microblog.testing.factories import UserFactory
+from testkit.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

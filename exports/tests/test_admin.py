@@ -14,7 +14,7 @@ from exports import reasons
 from exports.models import Task
 from exports.retention import purge_expired_exports
 from exports.tests.conftest import communicator, connected_past_snapshot, run
-from microblog.testing.factories import TaskFactory, UserFactory
+from testkit.factories import TaskFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CHANGELIST = "/admin/exports/task/"

@@ -4,8 +4,8 @@ import pytest
 
 from exports.models import Task
 from microblog.seeding import seed_posts
-from microblog.testing import processes
-from microblog.testing.browser import log_in
+from testkit import processes
+from testkit.browser import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

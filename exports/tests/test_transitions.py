@@ -16,7 +16,7 @@ from exports.tests.conftest import communicator, connected_past_snapshot, run
 from exports.transitions import TRANSITIONS, IllegalTransition
 from microblog.embedded_redis import EmbeddedRedis
 from microblog.redis_clients import RedisConfig
-from microblog.testing.factories import TaskFactory
+from testkit.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 S = Task.Status

@@ -1,9 +1,9 @@
 import pytest
 
 from imports import uploads
-from microblog.testing import processes
-from microblog.testing.factories import UserFactory
-from microblog.testing.visitor import Visitor
+from testkit import processes
+from testkit.factories import UserFactory
+from testkit.visitor import Visitor
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ import pytest
 from exports.models import Task
 from imports.tests.archives import posts, write_archive
 from microblog.models import Post
-from microblog.testing import processes
-from microblog.testing.browser import log_in
+from testkit import processes
+from testkit.browser import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

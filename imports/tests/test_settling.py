@@ -11,7 +11,7 @@ from imports import uploads
 from imports.models import ImportRun
 from imports.tests.conftest import leftover_uploads
 from microblog.models import Post
-from microblog.testing.factories import TaskFactory
+from testkit.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
