@@ -4,7 +4,7 @@ import pytest
 from pytest_django.asserts import assertContains, assertNotContains
 
 from accounts.models import User
-from accounts.tests.test_views import dot_segment_error
+from accounts.tests.usernames import dot_segment_error
 from testkit.factories import PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

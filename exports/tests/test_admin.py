@@ -13,7 +13,7 @@ from django.utils.html import escape
 from exports import reasons
 from exports.models import Task
 from exports.retention import purge_expired_exports
-from exports.tests.conftest import communicator, connected_past_snapshot, run
+from exports.tests.websockets import communicator, connected_past_snapshot, run
 from testkit.factories import TaskFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from exports import transitions
 from exports.models import Task
-from exports.tests.conftest import communicator, connected_past_snapshot, run
+from exports.tests.websockets import communicator, connected_past_snapshot, run
 from testkit.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

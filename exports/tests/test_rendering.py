@@ -9,7 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 from exports import reasons
 from exports.models import Task
 from exports.reconciliation import reconcile_active_tasks
-from exports.tests.conftest import communicator, connected_past_snapshot, run
+from exports.tests.websockets import communicator, connected_past_snapshot, run
 from exports.transitions import move
 from testkit.factories import TaskFactory
 

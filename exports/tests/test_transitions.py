@@ -12,7 +12,7 @@ from django.db import transaction
 from exports import reasons, services, transitions
 from exports.models import Task
 from exports.progress import Broadcaster
-from exports.tests.conftest import communicator, connected_past_snapshot, run
+from exports.tests.websockets import communicator, connected_past_snapshot, run
 from exports.transitions import TRANSITIONS, IllegalTransition
 from microblog.embedded_redis import EmbeddedRedis
 from microblog.redis_clients import RedisConfig

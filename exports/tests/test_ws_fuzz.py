@@ -12,7 +12,7 @@ from websockets.sync.client import connect
 
 from exports.models import Task
 from exports.progress import user_group_name
-from exports.tests.conftest import communicator, handshake_headers, run
+from exports.tests.websockets import communicator, handshake_headers, run
 from exports.transitions import report_progress
 from testkit.factories import TaskFactory
 from testkit.raw_http import raw_websocket_handshake, session_cookie

@@ -1,6 +1,5 @@
 import pytest
 
-from imports import uploads
 from testkit import processes
 from testkit.factories import UserFactory
 from testkit.visitor import Visitor
@@ -29,7 +28,3 @@ def visitor(site, password):
     browser.log_in(user.username, password)
     browser.user = user
     return browser
-
-
-def leftover_uploads():
-    return sorted(path.name for path in uploads.upload_dir().iterdir())

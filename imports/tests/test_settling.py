@@ -9,7 +9,7 @@ from exports.models import Task
 from exports.reconciliation import reconcile_active_tasks
 from imports import uploads
 from imports.models import ImportRun
-from imports.tests.conftest import leftover_uploads
+from imports.tests.leftovers import leftover_uploads
 from microblog.models import Post
 from testkit.factories import TaskFactory
 

@@ -13,7 +13,7 @@ from django.utils.html import escape
 from exports.models import Task
 from imports.models import ImportRun
 from imports.tests.archives import HOSTILE_BODIES, bad_archives, posts, write_archive
-from imports.tests.conftest import leftover_uploads
+from imports.tests.leftovers import leftover_uploads
 from microblog.models import Follow, Post
 from microblog.seeding import seed_posts
 from testkit import processes
