@@ -104,7 +104,7 @@ lint: $(VENV)/.dev
 # After changing user-facing texts: update locale/*/LC_MESSAGES/*.po (needs GNU gettext), translate
 # the new entries, then run it again to compile the .mo files; commit both. microblog/tests/
 # test_translations.py fails while a catalog is stale (the ignore list below is repeated there).
-MESSAGES_IGNORE := --ignore=static/vendor --ignore=microblog/testing/vendor --ignore=var \
+MESSAGES_IGNORE := --ignore=static/vendor --ignore=testkit/vendor --ignore=var \
 	--ignore=media --ignore=bench --ignore=node_modules
 MANAGE := DEBUG=$${DEBUG:-true} $(PY) manage.py
 messages: $(VENV)/.dev

@@ -6,11 +6,13 @@ import shutil
 import pytest
 import redis
 from django.conf import settings
+from django.utils import translation
 
+from exports.tests.websockets import handshake_headers
 from microblog.embedded_redis import EmbeddedRedis
-from microblog.testing import processes
-from microblog.testing.factories import PASSWORD, UserFactory
-from microblog.testing.missing import missing
+from testkit import processes
+from testkit.factories import PASSWORD, UserFactory
+from testkit.missing import missing
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -73,7 +75,7 @@ def private_redis():
 @pytest.fixture
 def smtp_server():
     """A real local SMTP server (aiosmtpd) that keeps what it receives in ``.messages``."""
-    from microblog.testing.smtp import LocalSMTPServer
+    from testkit.smtp import LocalSMTPServer
 
     server = LocalSMTPServer().start()
     yield server
@@ -137,3 +139,25 @@ def pytest_collection_modifyitems(items):
     soak (nearly two minutes) started at the end was the last to finish, a minute after the
     others. Only the longest few: starting every slow test at once made the run slower."""
     items.sort(key=lambda item: item.get_closest_marker("longest") is None)
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Task texts render in the active language, and a request in Spanish (the test client runs
+    it in this thread) leaves Spanish active: every test starts from the default."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
+
+
+@pytest.fixture
+def ws_headers(client):
+    """Headers of a browser logged in as ``user``: factory(user, origin=..., host=...)."""
+
+    def make(user=None, **kwargs):
+        cookie = None
+        if user is not None:
+            client.force_login(user)
+            cookie = f"sessionid={client.cookies['sessionid'].value}"
+        return handshake_headers(cookie, **kwargs)
+
+    return make

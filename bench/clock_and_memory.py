@@ -34,8 +34,8 @@ from redis.exceptions import OutOfMemoryError  # noqa: E402
 
 from exports.models import Task  # noqa: E402
 from exports.services import TaskError, export_launch  # noqa: E402
-from microblog.testing import processes  # noqa: E402
-from microblog.testing.waiting import wait_until  # noqa: E402
+from testkit import processes  # noqa: E402
+from testkit.waiting import wait_until  # noqa: E402
 
 out = Path(tempfile.mkdtemp(prefix="bench-clock-memory-"))
 media = out / "media"

@@ -32,8 +32,8 @@ from django.db import connection, transaction  # noqa: E402
 
 from exports.models import Task  # noqa: E402
 from microblog.models import Post  # noqa: E402
-from microblog.testing import processes  # noqa: E402
-from microblog.testing.visitor import Visitor  # noqa: E402
+from testkit import processes  # noqa: E402
+from testkit.visitor import Visitor  # noqa: E402
 
 PASSWORD = "bench-import-password"
 WORDS = 'hello "quoted" back\\slash café 🎉 tab\there Привет こんにちは line\u2028sep'.split(" ")

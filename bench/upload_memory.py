@@ -43,9 +43,9 @@ import psutil  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 
 from exports.models import Task  # noqa: E402
-from microblog.testing.nginx import start_nginx  # noqa: E402
-from microblog.testing.processes import start_daphne  # noqa: E402
-from microblog.testing.raw_http import browser_headers, session_cookie  # noqa: E402
+from testkit.nginx import start_nginx  # noqa: E402
+from testkit.processes import start_daphne  # noqa: E402
+from testkit.raw_http import browser_headers, session_cookie  # noqa: E402
 
 MB = 2**20
 BLOCK = b"x" * MB

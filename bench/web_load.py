@@ -29,7 +29,7 @@ from sessions import users_with_sessions  # noqa: E402
 
 from exports.models import Task  # noqa: E402
 from microblog.models import Follow, Post  # noqa: E402
-from microblog.testing.processes import start_daphne  # noqa: E402
+from testkit.processes import start_daphne  # noqa: E402
 
 out = Path(tempfile.mkdtemp(prefix="bench-web-"))
 CSRF = "b" * 32

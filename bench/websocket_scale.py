@@ -67,8 +67,8 @@ import websockets  # noqa: E402
 from sessions import users_with_sessions  # noqa: E402
 
 from exports.models import Task  # noqa: E402
-from microblog.testing.processes import Process, start_daphne  # noqa: E402
 from private_messages.models import Message  # noqa: E402
+from testkit.processes import Process, start_daphne  # noqa: E402
 
 out = Path(tempfile.mkdtemp(prefix="bench-ws-"))
 users, sessions = users_with_sessions("bench_ws", options.clients)

@@ -4,8 +4,8 @@ import pytest
 from pytest_django.asserts import assertContains, assertNotContains
 
 from accounts.models import User
-from accounts.tests.test_views import dot_segment_error
-from microblog.testing.factories import PostFactory, UserFactory
+from accounts.tests.usernames import dot_segment_error
+from testkit.factories import PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
-from accounts.tests.test_views import dot_segment_error
+from accounts.tests.usernames import dot_segment_error
 
 pytestmark = pytest.mark.django_db
 

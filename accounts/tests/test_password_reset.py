@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django.asserts import assertRedirects
 
 from accounts.jobs import send_password_reset
-from microblog.testing.factories import UserFactory
-from microblog.testing.jobs import queued_jobs, run_queued_jobs
+from testkit.factories import UserFactory
+from testkit.jobs import queued_jobs, run_queued_jobs
 
 pytestmark = pytest.mark.django_db
 

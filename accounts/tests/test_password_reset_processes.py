@@ -4,7 +4,6 @@ Redis outage never holds or breaks the request."""
 import http.client
 import re
 import socket
-import time
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
@@ -14,9 +13,9 @@ import redis
 from rq import Queue
 
 from microblog.embedded_redis import EmbeddedRedis
-from microblog.testing import processes
-from microblog.testing.jobs import queued_jobs
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.jobs import queued_jobs
+from testkit.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -112,18 +111,15 @@ def test_a_reset_answers_at_once_while_the_smtp_relay_hangs_and_leaves_the_mail_
     env = {"MEDIA_ROOT": media_root, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": relay_port}
     web = processes.start_daphne(tmp_path / "web.log", **env)
     try:
-        started = time.monotonic()
+        # The answer comes within the client's wait (10 s): a request that talked to the relay
+        # would be held for the SMTP timeout (30 s), and would have connected to it.
         status, location, _ = PlainClient(web.port).request(
             "POST", RESET_URL, {"email": user.email}
         )
-        elapsed = time.monotonic() - started
     finally:
         web.stop()
 
     assert (status, location) == (302, DONE_URL)
-    # A bound on a hang (the relay would hold the request for the SMTP timeout, 30 s), not a
-    # performance figure.
-    assert elapsed < 5
     assert not was_connected_to(hanging_relay)
     (job,) = queued_jobs()
     assert job.func_name == "accounts.jobs.send_password_reset"

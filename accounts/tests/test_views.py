@@ -5,7 +5,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import SetPasswordMixin
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
-from microblog.testing.factories import UserFactory
+from accounts.tests.usernames import dot_segment_error
+from testkit.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,13 +23,6 @@ def signup_data(**overrides):
         "password2": "a long enough passphrase",
         **overrides,
     }
-
-
-def dot_segment_error(username):
-    return (
-        f"“{username}” cannot be a username: web addresses give it a special meaning. "
-        "Please choose another."
-    )
 
 
 def field_error(field, message):

@@ -12,9 +12,11 @@ from django.utils.html import escape
 
 from exports import reasons
 from exports.models import Task
+from exports.payloads import task_state
+from exports.progress import publish
 from exports.retention import purge_expired_exports
-from exports.tests.conftest import communicator, connected_past_snapshot, run
-from microblog.testing.factories import TaskFactory, UserFactory
+from exports.tests.websockets import communicator, connected_past_snapshot, run
+from testkit.factories import TaskFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CHANGELIST = "/admin/exports/task/"
@@ -29,16 +31,26 @@ def staff_client():
 
 
 def owner_sees(ws_headers, user, act):
-    """Run ``act()`` while ``user`` has a page open; returns the task messages it received."""
+    """Run ``act()`` while ``user`` has a page open; returns the task messages it received.
+
+    A marker state published once ``act()`` has returned reaches the page after everything
+    ``act()`` published (one group's messages keep their order): the page has had all of them
+    when the marker arrives."""
     headers = ws_headers(user)
+
+    def act_then_mark():
+        act()
+        marker = TaskFactory(user=user, status=Task.Status.SUCCEEDED)
+        publish(user.pk, task_state(marker))
+        return marker.pk
 
     async def body():
         ws = communicator(headers)
         await connected_past_snapshot(ws)
-        await sync_to_async(act)()
-        received = [(await ws.receive_json_from(timeout=2))["task"]]
-        while not await ws.receive_nothing(timeout=0.3):
-            received.append((await ws.receive_json_from())["task"])
+        marker = await sync_to_async(act_then_mark)()
+        received = []
+        while (task := (await ws.receive_json_from(timeout=10))["task"])["id"] != marker:
+            received.append(task)
         await ws.disconnect()
         return received
 

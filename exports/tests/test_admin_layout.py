@@ -2,8 +2,8 @@
 
 import pytest
 
-from microblog.testing.browser import log_in_to_admin
-from microblog.testing.factories import TaskFactory, UserFactory
+from testkit.browser import log_in_to_admin
+from testkit.factories import TaskFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 

@@ -4,8 +4,8 @@
 import django_rq
 import pytest
 
-from microblog.testing.browser import log_in_to_admin
-from microblog.testing.factories import UserFactory
+from testkit.browser import log_in_to_admin
+from testkit.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 

@@ -17,10 +17,10 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from microblog.testing import processes
-from microblog.testing.factories import PASSWORD
-from microblog.testing.visitor import Visitor
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.factories import PASSWORD
+from testkit.visitor import Visitor
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 

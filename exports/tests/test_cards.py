@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from exports import transitions
 from exports.models import Task
-from exports.tests.conftest import communicator, connected_past_snapshot, run
-from microblog.testing.factories import TaskFactory
+from exports.tests.websockets import communicator, connected_past_snapshot, run
+from testkit.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FETCH = {"HTTP_X_REQUESTED_WITH": "fetch"}

@@ -8,8 +8,8 @@ from django.db import connection
 
 from exports import services, transitions
 from exports.models import Task
-from microblog.testing.browser import log_in
-from microblog.testing.factories import TaskFactory
+from testkit.browser import log_in
+from testkit.factories import TaskFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 

@@ -19,11 +19,11 @@ import pytest
 from exports import clock, services
 from exports.models import Task
 from microblog.seeding import seed_posts
-from microblog.testing import processes
-from microblog.testing.factories import UserFactory
-from microblog.testing.missing import missing
-from microblog.testing.processes import FAST_DETECTION, work_horse_pid
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.factories import UserFactory
+from testkit.missing import missing
+from testkit.processes import FAST_DETECTION, work_horse_pid
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.slow]
 

@@ -10,9 +10,9 @@ from django.utils import timezone
 from exports.models import Task
 from exports.progress import Broadcaster, user_group_name
 from exports.socket_watch import CHECK_INTERVAL
-from exports.tests.conftest import communicator, connected_past_snapshot, run
+from exports.tests.websockets import communicator, connected_past_snapshot, run
 from exports.transitions import move
-from microblog.testing.factories import TaskFactory
+from testkit.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

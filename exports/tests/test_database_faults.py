@@ -18,9 +18,9 @@ from django.utils import timezone
 from exports import reasons, services
 from exports.models import Task
 from microblog.seeding import seed_posts
-from microblog.testing import database, processes
-from microblog.testing.factories import TaskFactory
-from microblog.testing.waiting import wait_until
+from testkit import database, processes
+from testkit.factories import TaskFactory
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 

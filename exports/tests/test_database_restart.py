@@ -15,9 +15,9 @@ from rq.job import Job, JobStatus
 from exports import reasons, services
 from exports.models import Task
 from microblog.seeding import seed_posts
-from microblog.testing import database, processes
-from microblog.testing.visitor import Visitor
-from microblog.testing.waiting import wait_until
+from testkit import database, processes
+from testkit.visitor import Visitor
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 

@@ -10,10 +10,10 @@ import pytest
 from exports import services
 from exports.models import Task
 from microblog.seeding import seed_posts
-from microblog.testing import processes
-from microblog.testing.factories import UserFactory
-from microblog.testing.missing import missing
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.factories import UserFactory
+from testkit.missing import missing
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 

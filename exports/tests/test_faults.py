@@ -12,9 +12,9 @@ import pytest
 from exports import reasons, services
 from exports.models import Task
 from microblog.seeding import seed_posts
-from microblog.testing import processes
-from microblog.testing.processes import FAST_DETECTION, kill_worker_and_horse, work_horse_pid
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.processes import FAST_DETECTION, kill_worker_and_horse, work_horse_pid
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 

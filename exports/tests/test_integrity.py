@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from exports.jobs import export_posts
 from exports.models import Task
 from microblog.models import POST_MAX_LENGTH, Post
-from microblog.testing.factories import TaskFactory
+from testkit.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

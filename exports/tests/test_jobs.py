@@ -9,7 +9,7 @@ from exports.jobs import export_posts
 from exports.models import Task
 from exports.services import export_launch
 from microblog.seeding import seed_posts
-from microblog.testing.factories import PostFactory, TaskFactory
+from testkit.factories import PostFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

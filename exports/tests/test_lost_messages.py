@@ -22,10 +22,10 @@ from exports.models import Task
 from exports.progress import user_group_name
 from exports.socket_watch import RENEW
 from microblog.seeding import seed_posts
-from microblog.testing import processes
-from microblog.testing.factories import PASSWORD, UserFactory
-from microblog.testing.visitor import Visitor
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.factories import PASSWORD, UserFactory
+from testkit.visitor import Visitor
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 

@@ -12,8 +12,8 @@ from exports import services
 from exports.models import Task
 from exports.retention import ORPHAN_GRACE
 from microblog.seeding import seed_posts
-from microblog.testing.factories import TaskFactory, UserFactory
-from microblog.testing.waiting import wait_until
+from testkit.factories import TaskFactory, UserFactory
+from testkit.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

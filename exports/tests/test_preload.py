@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from microblog.testing import processes
+from testkit import processes
 
 # Runs in a process of its own: a fresh Django, as `manage.py rqworker` starts one. It makes the
 # worker `rqworker` makes, has it fork a work-horse the way it does for every job, and in the

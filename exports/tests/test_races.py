@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from exports.models import Task
-from microblog.testing import processes
-from microblog.testing.browser import log_in
+from testkit import processes
+from testkit.browser import log_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 

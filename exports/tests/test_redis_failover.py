@@ -15,12 +15,12 @@ import pytest
 
 from exports.models import Task
 from microblog.seeding import seed_posts
-from microblog.testing import processes
-from microblog.testing.browser import log_in
-from microblog.testing.factories import PASSWORD, UserFactory
-from microblog.testing.sentinels import SentinelGroup, require_redis_sentinel
-from microblog.testing.visitor import ReconnectingPage, Visitor
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.browser import log_in
+from testkit.factories import PASSWORD, UserFactory
+from testkit.sentinels import SentinelGroup, require_redis_sentinel
+from testkit.visitor import ReconnectingPage, Visitor
+from testkit.waiting import wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -14,11 +14,11 @@ import redis
 from redis.exceptions import OutOfMemoryError
 
 from microblog.seeding import seed_posts
-from microblog.testing import processes
-from microblog.testing.factories import PASSWORD
-from microblog.testing.processes import FAST_DETECTION
-from microblog.testing.visitor import Visitor
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.factories import PASSWORD
+from testkit.processes import FAST_DETECTION
+from testkit.visitor import Visitor
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.slow]
 

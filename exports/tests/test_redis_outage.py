@@ -4,8 +4,8 @@ import pytest
 
 from exports.models import Task
 from microblog.embedded_redis import EmbeddedRedis
-from microblog.testing import processes
-from microblog.testing.browser import log_in
+from testkit import processes
+from testkit.browser import log_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.e2e]
 

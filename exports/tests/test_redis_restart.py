@@ -11,10 +11,10 @@ import pytest
 
 from microblog.embedded_redis import EmbeddedRedis
 from microblog.seeding import seed_posts
-from microblog.testing import processes
-from microblog.testing.factories import PASSWORD
-from microblog.testing.visitor import Visitor
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.factories import PASSWORD
+from testkit.visitor import Visitor
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 

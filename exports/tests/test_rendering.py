@@ -9,9 +9,9 @@ from django.db.migrations.executor import MigrationExecutor
 from exports import reasons
 from exports.models import Task
 from exports.reconciliation import reconcile_active_tasks
-from exports.tests.conftest import communicator, connected_past_snapshot, run
+from exports.tests.websockets import communicator, connected_past_snapshot, run
 from exports.transitions import move
-from microblog.testing.factories import TaskFactory
+from testkit.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es-ES,es;q=0.9"}

@@ -14,7 +14,7 @@ from exports.models import Task
 from exports.reconciliation import reconcile_active_tasks
 from exports.retention import purge_expired_exports
 from exports.workers import PURGE_LOCK
-from microblog.testing.factories import TaskFactory, UserFactory
+from testkit.factories import TaskFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,7 +10,7 @@ from exports.models import Task
 from exports.reconciliation import reconcile_active_tasks
 from microblog.embedded_redis import EmbeddedRedis
 from microblog.redis_clients import RedisConfig
-from microblog.testing.factories import TaskFactory
+from testkit.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,9 +9,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from exports.consumers import TOO_MANY_SOCKETS
-from microblog.testing import processes
-from microblog.testing.browser import log_in
-from microblog.testing.raw_http import session_cookie
+from testkit import processes
+from testkit.browser import log_in
+from testkit.raw_http import session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

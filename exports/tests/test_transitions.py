@@ -12,11 +12,11 @@ from django.db import transaction
 from exports import reasons, services, transitions
 from exports.models import Task
 from exports.progress import Broadcaster
-from exports.tests.conftest import communicator, connected_past_snapshot, run
+from exports.tests.websockets import communicator, connected_past_snapshot, run
 from exports.transitions import TRANSITIONS, IllegalTransition
 from microblog.embedded_redis import EmbeddedRedis
 from microblog.redis_clients import RedisConfig
-from microblog.testing.factories import TaskFactory
+from testkit.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 S = Task.Status
@@ -82,7 +82,7 @@ def test_an_active_task_cannot_be_dismissed(user):
         transitions.dismiss(TaskFactory(user=user, status=S.RUNNING))
 
 
-def test_a_page_open_when_another_tab_starts_an_export_sees_it_queued_within_a_second(
+def test_a_page_open_when_another_tab_starts_an_export_sees_it_queued_with_no_worker_running(
     ws_headers, client, user, redis_client
 ):
     headers = ws_headers(user)  # logs ``client`` in as the user: the "other tab"
@@ -90,22 +90,21 @@ def test_a_page_open_when_another_tab_starts_an_export_sees_it_queued_within_a_s
     async def body():
         ws = communicator(headers)
         await connected_past_snapshot(ws)
-        started = time.monotonic()
         response = await sync_to_async(client.post)("/exports/")
         assert response.status_code == 302
-        message = await ws.receive_json_from(timeout=1)  # no worker runs
-        elapsed = time.monotonic() - started
+        # No worker runs and the page polls nothing: only the launch itself can tell it.
+        message = await ws.receive_json_from(timeout=10)
         await ws.disconnect()
-        return message, elapsed
+        return message
 
-    message, elapsed = run(body)
+    message = run(body)
 
     task = Task.objects.get()
     assert message["task"]["id"] == task.pk
     assert message["task"]["status"] == "queued"
     assert message["task"]["title"] == "Export of your posts — waiting to start"
     assert message["task"]["cancel_url"] == f"/exports/{task.pk}/cancel"
-    assert elapsed < 1
+    assert task.status == S.QUEUED
 
 
 def test_creation_is_published_only_once_the_transaction_commits(ws_headers, user, redis_client):

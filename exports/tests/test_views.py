@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 
 from exports.models import Task
-from microblog.testing.factories import TaskFactory
+from testkit.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

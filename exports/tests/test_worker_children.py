@@ -12,8 +12,8 @@ import pytest
 
 from exports import services
 from exports.models import Task
-from microblog.testing import processes
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 

@@ -6,7 +6,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from exports.models import Task
-from exports.tests.conftest import communicator, run
+from exports.tests.websockets import communicator, run
 from microblog.seeding import seed_posts
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

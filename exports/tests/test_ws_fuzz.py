@@ -12,10 +12,10 @@ from websockets.sync.client import connect
 
 from exports.models import Task
 from exports.progress import user_group_name
-from exports.tests.conftest import communicator, handshake_headers, run
+from exports.tests.websockets import communicator, handshake_headers, run
 from exports.transitions import report_progress
-from microblog.testing.factories import TaskFactory
-from microblog.testing.raw_http import raw_websocket_handshake, session_cookie
+from testkit.factories import TaskFactory
+from testkit.raw_http import raw_websocket_handshake, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,9 +1,8 @@
 import pytest
 
-from imports import uploads
-from microblog.testing import processes
-from microblog.testing.factories import UserFactory
-from microblog.testing.visitor import Visitor
+from testkit import processes
+from testkit.factories import UserFactory
+from testkit.visitor import Visitor
 
 
 @pytest.fixture
@@ -29,7 +28,3 @@ def visitor(site, password):
     browser.log_in(user.username, password)
     browser.user = user
     return browser
-
-
-def leftover_uploads():
-    return sorted(path.name for path in uploads.upload_dir().iterdir())

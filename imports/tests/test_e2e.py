@@ -5,8 +5,8 @@ import pytest
 from exports.models import Task
 from imports.tests.archives import posts, write_archive
 from microblog.models import Post
-from microblog.testing import processes
-from microblog.testing.browser import log_in
+from testkit import processes
+from testkit.browser import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -40,7 +40,9 @@ def test_an_archive_uploaded_through_the_form_shows_a_live_bar_then_its_posts(
     page.wait_for_function("document.getElementById('tasks').dataset.connection === ''")
     page.evaluate(RECORD_BAR, task.pk)
 
-    with processes.running_worker(tmp_path / "worker.log", MEDIA_ROOT=media_root):
+    log = tmp_path / "worker.log"
+    # A report per batch (EXPORT_PROGRESS_INTERVAL=0): the bar's steps are counted, not timed.
+    with processes.running_worker(log, MEDIA_ROOT=media_root, EXPORT_PROGRESS_INTERVAL=0):
         page.wait_for_selector(
             f'[role="progressbar"][data-task-id="{task.pk}"][aria-valuenow="100"]',
             timeout=120_000,

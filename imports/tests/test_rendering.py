@@ -4,7 +4,7 @@ import pytest
 from django.utils import translation
 
 from exports.models import Task
-from microblog.testing.factories import TaskFactory
+from testkit.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db
 

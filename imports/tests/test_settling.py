@@ -9,9 +9,9 @@ from exports.models import Task
 from exports.reconciliation import reconcile_active_tasks
 from imports import uploads
 from imports.models import ImportRun
-from imports.tests.conftest import leftover_uploads
+from imports.tests.leftovers import leftover_uploads
 from microblog.models import Post
-from microblog.testing.factories import TaskFactory
+from testkit.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,7 @@ daphne to that).
 import pytest
 
 from imports.tests.archives import posts, write_archive
-from microblog.testing.processes import peak_rss_mb
+from testkit.processes import peak_rss_mb
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

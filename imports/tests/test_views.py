@@ -7,7 +7,7 @@ from django.test import Client
 from exports.models import Task
 from exports.services import TaskError, retry_task
 from imports import uploads
-from imports.tests.conftest import leftover_uploads
+from imports.tests.leftovers import leftover_uploads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,13 +13,13 @@ from django.utils.html import escape
 from exports.models import Task
 from imports.models import ImportRun
 from imports.tests.archives import HOSTILE_BODIES, bad_archives, posts, write_archive
-from imports.tests.conftest import leftover_uploads
+from imports.tests.leftovers import leftover_uploads
 from microblog.models import Follow, Post
 from microblog.seeding import seed_posts
-from microblog.testing import processes
-from microblog.testing.factories import PASSWORD, UserFactory
-from microblog.testing.visitor import Visitor
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.factories import PASSWORD, UserFactory
+from testkit.visitor import Visitor
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -1,6 +1,6 @@
 """Accessibility in real Chromium: axe-core on every main page, keyboard use of the live progress.
 
-axe-core (microblog/testing/vendor/axe.min.js, MPL-2.0, a tests-only asset) is injected into
+axe-core (testkit/vendor/axe.min.js, MPL-2.0, a tests-only asset) is injected into
 each page; any violation it rates serious or critical fails the test.
 """
 
@@ -11,13 +11,13 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from exports.models import Task
-from microblog.testing import processes
-from microblog.testing.browser import finished_bar, log_in
-from microblog.testing.factories import PostFactory, TaskFactory, UserFactory
+from testkit import processes
+from testkit.browser import finished_bar, log_in
+from testkit.factories import PostFactory, TaskFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e]
 
-AXE = Path(processes.BASE_DIR) / "microblog" / "testing" / "vendor" / "axe.min.js"
+AXE = Path(processes.BASE_DIR) / "testkit" / "vendor" / "axe.min.js"
 BLOCKING = {"serious", "critical"}
 LOCALES = ["en-US", "es-ES"]
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
-from microblog.testing.factories import PostFactory, UserFactory
+from testkit.factories import PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ import pytest
 import websockets
 
 from microblog.connection_checks import Rounds, check_application
-from microblog.testing import processes
-from microblog.testing.factories import PASSWORD
-from microblog.testing.visitor import Visitor
+from testkit import processes
+from testkit.factories import PASSWORD
+from testkit.visitor import Visitor
 
 
 def test_a_round_checks_every_connection_once_in_slices_of_a_twentieth():

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from django.conf import settings
 
-from microblog.testing.missing import missing
+from testkit.missing import missing
 
 BASE_DIR = settings.BASE_DIR
 APP_SERVICES = ("migrate", "web", "worker")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from microblog.testing.browser import sign_up
+from testkit.browser import sign_up
 
 pytestmark = [pytest.mark.e2e]
 

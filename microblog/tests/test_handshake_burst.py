@@ -14,9 +14,9 @@ from websockets.asyncio.client import connect as connect_async
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 from websockets.sync.client import connect
 
-from microblog.testing import processes
-from microblog.testing.nginx import start_nginx
-from microblog.testing.raw_http import session_cookie
+from testkit import processes
+from testkit.nginx import start_nginx
+from testkit.raw_http import session_cookie
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.fault]
 

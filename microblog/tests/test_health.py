@@ -102,7 +102,7 @@ def test_the_deep_check_reports_a_disk_without_room_for_exports(client, redis_cl
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_deep_check_is_healthy_with_a_live_worker(client, worker):
-    from microblog.testing.waiting import wait_until
+    from testkit.waiting import wait_until
 
     response = wait_until(
         lambda: (r := client.get("/healthz?deep=1")).status_code == 200 and r, 30, 0.2

@@ -11,8 +11,8 @@ from django.utils import timezone, translation
 from exports.jobs import export_posts
 from exports.models import Task
 from exports.reconciliation import reconcile_active_tasks
-from microblog.testing.factories import PostFactory, TaskFactory, UserFactory
-from microblog.testing.jobs import run_queued_jobs
+from testkit.factories import PostFactory, TaskFactory, UserFactory
+from testkit.jobs import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
 

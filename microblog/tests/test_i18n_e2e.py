@@ -3,8 +3,8 @@
 import pytest
 
 from exports.models import Task
-from microblog.testing import processes
-from microblog.testing.browser import finished_bar, sign_up
+from testkit import processes
+from testkit.browser import finished_bar, sign_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

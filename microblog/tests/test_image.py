@@ -22,8 +22,8 @@ import pytest
 import requests
 from django.conf import settings
 
-from microblog.testing.missing import missing
-from microblog.testing.waiting import wait_until
+from testkit.missing import missing
+from testkit.waiting import wait_until
 
 BASE_DIR = settings.BASE_DIR
 IMAGE = "microblog:image-test"
@@ -166,7 +166,8 @@ with open("/app/microblog/urls.py") as urls:
 planted = [path for path in sys.argv[1:] if os.path.lexists(path)]
 state = [os.path.join(top, name) for directory in ("/app/var", "/app/media")
          for top, dirs, files in os.walk(directory) for name in dirs + files]
-print(json.dumps({"urls.py": last_line, "planted": planted, "state": state}))
+testkit = os.path.lexists("/app/testkit")
+print(json.dumps({"urls.py": last_line, "planted": planted, "state": state, "testkit": testkit}))
 """
 
 
@@ -336,6 +337,12 @@ def test_the_build_context_leaves_out_local_state(rebuilt):
 
     assert inside["planted"] == []
     assert inside["state"] == []  # what the app writes starts empty in every container
+
+
+def test_the_image_leaves_out_the_test_helpers(rebuilt):
+    _, _, inside = rebuilt
+
+    assert inside["testkit"] is False
 
 
 def test_the_healthcheck_finds_the_web_container_healthy(web):

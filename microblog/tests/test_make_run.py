@@ -13,10 +13,10 @@ import requests
 from django.conf import settings
 
 from microblog.probe import command_line, parent_pid, tree
-from microblog.testing import processes
-from microblog.testing.factories import PASSWORD, UserFactory
-from microblog.testing.visitor import Visitor
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.factories import PASSWORD, UserFactory
+from testkit.visitor import Visitor
+from testkit.waiting import wait_until
 
 HONCHO = "honcho start --procfile Procfile.dev --env /dev/null --port {port} web worker"
 

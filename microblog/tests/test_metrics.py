@@ -13,11 +13,11 @@ from exports import services
 from exports.models import Task
 from microblog.mail import EMAIL_FAILURES_KEY, record_email_failure
 from microblog.seeding import seed_posts
-from microblog.testing import processes
-from microblog.testing.factories import PASSWORD, UserFactory
-from microblog.testing.processes import kill_worker_and_horse, work_horse_pid
-from microblog.testing.visitor import Visitor
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.factories import PASSWORD, UserFactory
+from testkit.processes import kill_worker_and_horse, work_horse_pid
+from testkit.visitor import Visitor
+from testkit.waiting import wait_until
 
 # Production notices a dead worker within ~35 s; these timings keep the test short.
 FAST_DETECTION = {

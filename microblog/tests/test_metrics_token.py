@@ -2,7 +2,7 @@
 
 import requests
 
-from microblog.testing import processes
+from testkit import processes
 
 TOKEN = "s3cret-token"
 # A proxy in between: only the token may open /metrics to this client.

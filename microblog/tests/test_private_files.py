@@ -9,7 +9,7 @@ Django's static ``serve`` normalises the path after the URL pattern matched.
 import pytest
 import requests
 
-from microblog.testing import processes
+from testkit import processes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,8 +12,8 @@ import sys
 import pytest
 from django.conf import settings
 
-from microblog.testing import processes
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -10,8 +10,8 @@ import requests
 
 from exports.models import Task
 from exports.services import export_launch
-from microblog.testing import processes
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

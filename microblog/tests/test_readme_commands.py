@@ -16,9 +16,9 @@ import pexpect
 import pytest
 from django.conf import settings
 
-from microblog.testing import processes
-from microblog.testing.visitor import Visitor
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.visitor import Visitor
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.slow]
 

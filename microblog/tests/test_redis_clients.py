@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 from microblog.mail import EMAIL_FAILURES_KEY
-from microblog.testing.processes import private_port
+from testkit.processes import private_port
 
 EVERY_CLIENT = r"""
 import asyncio, json

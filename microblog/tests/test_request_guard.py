@@ -9,8 +9,8 @@ import pytest
 
 from exports.models import Task
 from microblog.models import Post
-from microblog.testing.factories import TaskFactory, UserFactory
-from microblog.testing.raw_http import (
+from testkit.factories import TaskFactory, UserFactory
+from testkit.raw_http import (
     browser_headers,
     raw_request,
     raw_websocket_handshake,

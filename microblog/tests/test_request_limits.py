@@ -12,8 +12,8 @@ import threading
 
 import pytest
 
-from microblog.testing.nginx import start_nginx
-from microblog.testing.processes import peak_rss_mb, start_daphne
+from testkit.nginx import start_nginx
+from testkit.processes import peak_rss_mb, start_daphne
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from microblog.models import Post
-from microblog.testing.factories import PostFactory, UserFactory
+from testkit.factories import PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

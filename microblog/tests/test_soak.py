@@ -25,10 +25,10 @@ from django.db import connection
 from exports.models import Task
 from microblog.embedded_redis import EmbeddedRedis
 from microblog.seeding import seed_posts
-from microblog.testing import database, processes
-from microblog.testing.factories import PASSWORD, UserFactory
-from microblog.testing.visitor import Visitor, card_of
-from microblog.testing.waiting import wait_until
+from testkit import database, processes
+from testkit.factories import PASSWORD, UserFactory
+from testkit.visitor import Visitor, card_of
+from testkit.waiting import wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -27,9 +27,9 @@ from django.conf import settings
 from exports import services
 from exports.models import Task
 from microblog.seeding import seed_posts
-from microblog.testing import processes
-from microblog.testing.missing import missing
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.missing import missing
+from testkit.waiting import wait_until
 
 UNITS = settings.BASE_DIR / "deploy" / "systemd"
 INSTALL_DIR = "/srv/microblog"

@@ -17,9 +17,9 @@ from websockets.exceptions import ConnectionClosed
 
 from exports.models import Task
 from microblog.seeding import seed_posts
-from microblog.testing import processes
-from microblog.testing.visitor import open_websocket
-from microblog.testing.waiting import wait_until
+from testkit import processes
+from testkit.visitor import open_websocket
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.fault]
 

@@ -16,9 +16,9 @@ import pytest
 
 from exports.models import Task
 from microblog.seeding import seed_posts
-from microblog.testing import processes
-from microblog.testing.factories import TaskFactory
-from microblog.testing.nginx import (
+from testkit import processes
+from testkit.factories import TaskFactory
+from testkit.nginx import (
     ACCEL_PREFIX,
     TLS_EXAMPLE,
     command,
@@ -26,9 +26,9 @@ from microblog.testing.nginx import (
     nginx_binary,
     start_nginx,
 )
-from microblog.testing.raw_http import session_cookie
-from microblog.testing.visitor import Visitor
-from microblog.testing.waiting import wait_until
+from testkit.raw_http import session_cookie
+from testkit.visitor import Visitor
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -14,12 +14,12 @@ import polib
 import pytest
 from django.conf import settings
 
-from microblog.testing.missing import missing
+from testkit.missing import missing
 
 LOCALE_DIR = settings.BASE_DIR / "locale"
 DOMAINS = ("django", "djangojs")
 # Kept in step with MESSAGES_IGNORE in the Makefile: vendored or generated files, no texts of ours.
-IGNORE = ["static/vendor", "microblog/testing/vendor", "var", "media", "bench", "node_modules"]
+IGNORE = ["static/vendor", "testkit/vendor", "var", "media", "bench", "node_modules"]
 NOT_COPIED = {".git", ".venv", "staticfiles", "__pycache__", ".pytest_cache", ".ruff_cache"}
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 

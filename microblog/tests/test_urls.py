@@ -6,7 +6,7 @@ from pytest_django.asserts import assertRedirects
 
 from exports.models import Task
 from microblog.models import Follow, Post
-from microblog.testing.factories import TaskFactory, UserFactory
+from testkit.factories import TaskFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from microblog.models import Follow, Post
-from microblog.testing.factories import PostFactory, UserFactory
+from testkit.factories import PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 from websockets.sync.client import connect
 
-from microblog.testing.processes import peak_rss_mb
-from microblog.testing.raw_http import session_cookie
 from microblog.websocket_frames import FLOODING, MAX_MESSAGE_BYTES, limit_client_frames
+from testkit.processes import peak_rss_mb
+from testkit.raw_http import session_cookie
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 

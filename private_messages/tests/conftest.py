@@ -1,8 +1,6 @@
 import pytest
 
-from exports.tests.conftest import default_language, ws_headers  # noqa: F401 - fixtures
-from microblog.testing.factories import UserFactory
-from private_messages.models import Message
+from testkit.factories import UserFactory
 
 
 @pytest.fixture
@@ -13,7 +11,3 @@ def alice(db):
 @pytest.fixture
 def bob(db):
     return UserFactory(username="bob")
-
-
-def send(sender, recipient, body="Hello"):
-    return Message.objects.create(sender=sender, recipient=recipient, body=body)

@@ -3,9 +3,9 @@ and Spanish, and axe-core on the new pages in both languages."""
 
 import pytest
 
-from microblog.testing.browser import log_in
 from microblog.tests.test_accessibility import axe_violations
-from private_messages.tests.conftest import send
+from private_messages.tests.sending import send
+from testkit.browser import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -5,10 +5,10 @@ import signal
 
 import pytest
 
-from microblog.testing import processes
-from microblog.testing.factories import PASSWORD
-from microblog.testing.visitor import Visitor, open_websocket
 from private_messages.models import Message
+from testkit import processes
+from testkit.factories import PASSWORD
+from testkit.visitor import Visitor, open_websocket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.slow]
 

@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from exports import notifications
 from exports.socket_watch import CHECK_INTERVAL
-from exports.tests.conftest import communicator, handshake_headers, run
+from exports.tests.websockets import communicator, handshake_headers, run
 from private_messages import services
 from private_messages.models import Message
-from private_messages.tests.conftest import send
+from private_messages.tests.sending import send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

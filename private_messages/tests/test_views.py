@@ -8,9 +8,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from microblog.testing.factories import UserFactory
 from private_messages.models import Message
-from private_messages.tests.conftest import send
+from private_messages.tests.sending import send
+from testkit.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -180,7 +180,7 @@ def test_the_inbox_speaks_spanish(client, alice, bob):
 
 
 def test_notifications_gives_the_unread_count_and_active_tasks_newer_than_since(client, alice, bob):
-    from microblog.testing.factories import TaskFactory
+    from testkit.factories import TaskFactory
 
     send(bob, alice)
     send(bob, alice)

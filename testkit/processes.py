@@ -12,9 +12,9 @@ from pathlib import Path
 
 from django.db import connection
 
-from microblog.testing.waiting import wait_until
+from testkit.waiting import wait_until
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Production notices a dead worker within ~35 s; fault tests shrink the intervals to stay short.
 FAST_DETECTION = {

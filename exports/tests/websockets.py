@@ -1,19 +1,10 @@
-import pytest
+"""Talking to the site's websocket in-process, as the exports tests do (Channels'
+WebsocketCommunicator on the ASGI application)."""
+
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
-from django.utils import translation
 
 from microblog.asgi import application
-
-
-@pytest.fixture(autouse=True)
-def default_language():
-    """Task texts render in the active language, and a request in Spanish (the test client runs
-    it in this thread) leaves Spanish active: every test starts from the default."""
-    with translation.override(settings.LANGUAGE_CODE):
-        yield
-
 
 # A page of the site as `PORT=8150 make run` serves it: not SITE_URL's port, so the origin is
 # accepted only because it is the page's own (Host header), as in a browser.
@@ -25,20 +16,6 @@ def handshake_headers(cookie=None, origin=SITE_ORIGIN, host=SITE_HOST):
     """What a browser sends when a page on ``host`` opens its websocket."""
     headers = {"host": host, "origin": origin, "cookie": cookie}
     return [(name.encode(), value.encode()) for name, value in headers.items() if value]
-
-
-@pytest.fixture
-def ws_headers(client):
-    """Headers of a browser logged in as ``user``: factory(user, origin=..., host=...)."""
-
-    def make(user=None, **kwargs):
-        cookie = None
-        if user is not None:
-            client.force_login(user)
-            cookie = f"sessionid={client.cookies['sessionid'].value}"
-        return handshake_headers(cookie, **kwargs)
-
-    return make
 
 
 def communicator(headers, path="/ws/tasks/"):

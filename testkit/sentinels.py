@@ -9,9 +9,9 @@ from pathlib import Path
 import redis
 
 from microblog.embedded_redis import _dying_with_parent
-from microblog.testing.missing import missing
-from microblog.testing.processes import Process, private_port
-from microblog.testing.waiting import wait_until
+from testkit.missing import missing
+from testkit.processes import Process, private_port
+from testkit.waiting import wait_until
 
 REDIS_SERVER = "/usr/bin/redis-server"
 REDIS_SENTINEL = "/usr/bin/redis-sentinel"

@@ -6,7 +6,7 @@ from email import policy
 
 from aiosmtpd.controller import Controller
 
-from microblog.testing.processes import free_port
+from testkit.processes import free_port
 
 
 class _Handler:

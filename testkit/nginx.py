@@ -8,8 +8,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from microblog.testing.missing import missing
-from microblog.testing.processes import BASE_DIR, Process, free_port, wait_for_port
+from testkit.missing import missing
+from testkit.processes import BASE_DIR, Process, free_port, wait_for_port
 
 TEMPLATES = BASE_DIR / "deploy" / "nginx" / "templates"
 TLS_EXAMPLE = BASE_DIR / "deploy" / "nginx" / "microblog-tls.conf.example"

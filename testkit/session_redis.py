@@ -25,6 +25,6 @@ os.environ["ENV_FILE"] = ""  # the children started by tests inherit it
 @atexit.register
 def _remove_sqlite_test_database():
     """Django drops the test database file but not SQLite's -wal and -shm beside it."""
-    var = Path(__file__).resolve().parent.parent.parent / "var"
+    var = Path(__file__).resolve().parent.parent / "var"
     for path in var.glob(f"test-{os.getpid()}.sqlite3*"):
         path.unlink(missing_ok=True)
