@@ -1,4 +1,5 @@
-"""daphne's timeout and application checks, a slice at a time (microblog/connection_checks.py)."""
+"""daphne's timeout and application checks, a slice at a time
+(serverpatches/connection_checks.py)."""
 
 import asyncio
 import subprocess
@@ -8,10 +9,10 @@ import time
 import pytest
 import websockets
 
-from microblog.connection_checks import Rounds, check_application
 from microblog.testing import processes
 from microblog.testing.factories import PASSWORD
 from microblog.testing.visitor import Visitor
+from serverpatches.connection_checks import Rounds, check_application
 
 
 def test_a_round_checks_every_connection_once_in_slices_of_a_twentieth():
