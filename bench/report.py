@@ -309,7 +309,7 @@ FIGURES = [
         "≤ +64 MB",
         flood_rss,
         "autobahn refuses a frame over 4 KiB; past 20 messages (then 2/s) daphne closes the"
-        " socket before queueing more (microblog/websocket_frames.py); the queue had no bound",
+        " socket before queueing more (serverpatches/websocket_frames.py); the queue had no bound",
     ),
     Figure(
         "another user's task states during that flood: worst latency",

@@ -11,7 +11,7 @@ For each path, a fresh daphne (default IMPORT_MAX_BYTES, 256 MB; REQUEST_MAX_BYT
 "direct" is daphne alone (`make run`); "nginx" is nginx from deploy/nginx/templates/ in front.
 The figure is daphne's RSS growth: the peak (sampled every 20 ms) minus its RSS before, and what
 it still holds a second after. Target: ≤ 64 MB for each. ``refuses_early`` says whether daphne
-answered a body declared too large before it was sent (microblog/request_limits.py in force).
+answered a body declared too large before it was sent (serverpatches/request_limits.py in force).
 """
 
 import argparse

@@ -34,7 +34,8 @@ class TaskConsumer(WatchedTaskSocket, AsyncJsonWebsocketConsumer):
     rendered in the language of the page that opened the connection.
 
     Clients have nothing to say: whatever they send is ignored, so no message can name another
-    user's group or task (daphne closes a socket that keeps sending: microblog/websocket_frames.py).
+    user's group or task (daphne closes a socket that keeps sending:
+    serverpatches/websocket_frames.py).
     A user holds at most ``WEBSOCKETS_PER_USER`` sockets in one process: one more is accepted and
     at once closed with ``TOO_MANY_SOCKETS``, which the page does not retry for a while
     (static/js/tasks.js). A refused connection is closed before it is accepted: the browser

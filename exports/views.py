@@ -28,7 +28,7 @@ def _back(request):
 class ChunkedFileResponse(FileResponse):
     """A FileResponse that under ASGI reads its file one block at a time (64 KiB, the block
     size Django's ASGI handler sets). Django's own reads a synchronous file whole into a list
-    before sending it (StreamingHttpResponse.__aiter__); with microblog.backpressure each block
+    before sending it (StreamingHttpResponse.__aiter__); with serverpatches.backpressure each block
     then waits for the client."""
 
     async def __aiter__(self):

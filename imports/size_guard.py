@@ -1,6 +1,6 @@
 """Refuses an import upload over IMPORT_MAX_BYTES before Django stores any of it.
 
-Under the daphne and Twisted that microblog/request_limits.py was tested with, such a body is
+Under the daphne and Twisted that serverpatches/request_limits.py was tested with, such a body is
 answered 413 before the application sees it, so this guard only acts when that patch is off (it
 logged that it is) or under another ASGI server.
 

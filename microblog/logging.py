@@ -10,10 +10,8 @@ import contextvars
 import functools
 import json
 import logging
-import sys
 from datetime import UTC, datetime
 
-from daphne.access import AccessLogGenerator
 from django.utils.functional import empty
 
 CONTEXT_FIELDS = ("request_id", "user_id", "task_id")
@@ -100,24 +98,3 @@ class JSONFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack_info"] = self.formatStack(record.stack_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
-
-
-class LoggingAccessLog(AccessLogGenerator):
-    """daphne's access log entries as ``daphne.access`` log records instead of raw writes."""
-
-    logger = logging.getLogger("daphne.access")
-
-    def write_entry(self, host, date, request, status=None, length=None, ident=None, user=None):
-        self.logger.info('%s "%s" %s %s', host, request, status or "-", length or "-")
-
-
-def route_daphne_access_log():
-    """Send daphne's access log (HTTP requests, websocket connects) through logging.
-
-    daphne's CLI writes it straight to stdout as NCSA text, which would break the one event per
-    line format. The CLI builds its access logger only after importing the application, so
-    asgi.py can swap the class in time; this does nothing if daphne's CLI is not what runs.
-    """
-    cli = sys.modules.get("daphne.cli")
-    if cli is not None and getattr(cli, "AccessLogGenerator", None) is AccessLogGenerator:
-        cli.AccessLogGenerator = LoggingAccessLog

@@ -320,12 +320,14 @@ EXPORT_TIMEOUT_BASE = config.int("EXPORT_TIMEOUT_BASE", default=120)
 EXPORT_TIMEOUT_POSTS_PER_SECOND = config.int("EXPORT_TIMEOUT_POSTS_PER_SECOND", default=5000)
 
 # Imports. A larger upload is refused before any of it is read
-# (microblog/request_limits.py); 256 MB holds about a million posts.
+# (serverpatches/request_limits.py); 256 MB holds about a million posts.
 IMPORT_MAX_BYTES = config.int("IMPORT_MAX_BYTES", default=256 * 1024 * 1024)
 # Every other request body (forms: posts, log-in, the admin) is refused above this many bytes,
 # and a body from which nothing arrives for this many seconds is timed out.
 REQUEST_MAX_BYTES = config.int("REQUEST_MAX_BYTES", default=2_621_440)
 REQUEST_BODY_TIMEOUT = config.float("REQUEST_BODY_TIMEOUT", default=30)
+# The patches to daphne's internals (serverpatches/): off, daphne runs as released.
+SERVER_PATCHES = config.bool("SERVER_PATCHES", default=True)
 # Where uploads wait for their job: web and worker must both reach it and nothing may serve it.
 # Empty means MEDIA_ROOT/private/imports (the shared media volume; see microblog/urls.py).
 IMPORT_UPLOAD_DIR = config.str("IMPORT_UPLOAD_DIR", default="")

@@ -20,7 +20,7 @@ from testkit.raw_http import raw_websocket_handshake, session_cookie
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FLOOD_SIZE = 1_200
-DAPHNE_MAX_MESSAGE = 1024 * 1024  # daphne's own limit, far above microblog/websocket_frames.py's
+DAPHNE_MAX_MESSAGE = 1024 * 1024  # daphne's own; serverpatches/websocket_frames.py's is far lower
 
 
 def unicode_junk(rng, length):

@@ -69,7 +69,7 @@ def test_an_archive_over_the_limit_ends_on_a_page_that_says_so_and_leads_back(
     transactional_db, redis_client, page, user, password, media_root, tmp_path
 ):
     """daphne answers 413 from the headers while Chromium is still sending the file; it reads
-    and drops the rest (microblog/request_limits.py), so the browser shows the answer."""
+    and drops the rest (serverpatches/request_limits.py), so the browser shows the answer."""
     web = processes.start_daphne(tmp_path / "d.log", MEDIA_ROOT=media_root, IMPORT_MAX_BYTES=2**20)
     try:
         archive = write_archive(tmp_path / "posts.json", posts(100_000))

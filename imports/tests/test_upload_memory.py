@@ -1,11 +1,11 @@
 """An archive upload costs daphne at most one copy of the file in memory, not a dozen.
 
 Twisted, under daphne, parsed every multipart POST into form fields that nothing reads, through
-the standard library's e-mail parser with the whole body in memory (microblog/request_bodies.py
+the standard library's e-mail parser with the whole body in memory (serverpatches/request_bodies.py
 turns that off): a 40 MB upload raised daphne's peak memory by 475 MB, so a 256 MB one would
 have cost a web process 3 GB. The one copy that remained, daphne queueing the whole body for
-the application at once, is gone too: microblog/request_limits.py hands the application the body
-from Twisted's temporary file a chunk at a time (microblog/tests/test_request_limits.py holds
+the application at once, is gone too: serverpatches/request_limits.py hands the application the body
+from Twisted's temporary file a chunk at a time (serverpatches/tests/test_request_limits.py holds
 daphne to that).
 """
 

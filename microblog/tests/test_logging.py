@@ -17,7 +17,7 @@ from django.test import RequestFactory
 from django.urls import path
 from django.utils.functional import SimpleLazyObject
 
-from microblog.logging import ContextFilter, JSONFormatter, LoggingAccessLog, task_context
+from microblog.logging import ContextFilter, JSONFormatter, task_context
 from microblog.middleware import RequestIdMiddleware
 
 
@@ -166,18 +166,6 @@ def test_non_ascii_and_odd_arguments_are_logged_as_valid_json(log_lines):
 
     [entry] = log_lines()
     assert entry["message"] == "café 🚀 <class 'object'>"
-
-
-def test_daphne_access_log_entries_become_log_records(log_lines):
-    LoggingAccessLog(stream=None)(
-        "http",
-        "complete",
-        {"client": "127.0.0.1:5000", "method": "GET", "path": "/", "status": 200, "size": 12},
-    )
-
-    [entry] = log_lines()
-    assert entry["logger"] == "daphne.access"
-    assert entry["message"] == '127.0.0.1:5000 "GET /" 200 12'
 
 
 def settings_in_child(*names, **env):

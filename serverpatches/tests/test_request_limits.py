@@ -1,6 +1,6 @@
 """Request bodies cost a real daphne a bounded buffer: refused early, timed out, read on demand.
 
-microblog/request_limits.py: a body over its path's limit is answered 413 before it is read (by
+serverpatches/request_limits.py: a body over its path's limit is answered 413 before it is read (by
 its Content-Length) or as it passes the limit (chunked), a stalled one 408, and the application
 reads an accepted one from disk a chunk at a time. Each test talks raw HTTP over a socket, so
 that what the client has and has not sent is exact.
@@ -14,6 +14,7 @@ import pytest
 
 from testkit.nginx import start_nginx
 from testkit.processes import peak_rss_mb, start_daphne
+from testkit.raw_http import session_cookie
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
@@ -106,7 +107,7 @@ def test_a_body_that_stalls_is_timed_out(daphne):
         assert closed_by_server(sock)
 
 
-def test_concurrent_uploads_cost_daphne_a_bounded_buffer_not_their_size(daphne):
+def test_concurrent_uploads_cost_daphne_a_bounded_buffer_not_their_size(daphne, user):
     """Before, daphne queued each whole body for the application at once: its peak memory grew
     by at least one body (48 MB), usually several."""
     web = daphne(IMPORT_MAX_BYTES=64 * MB)
@@ -118,6 +119,7 @@ def test_concurrent_uploads_cost_daphne_a_bounded_buffer_not_their_size(daphne):
     def upload():
         size = 48 * MB
         headers = {"Content-Length": size, "Content-Type": "application/octet-stream"}
+        headers["Cookie"] = session_cookie(user)  # an anonymous upload goes to log in
         with send_head(web.port, "POST", "/imports/", headers) as sock:
             block = b"x" * MB
             for _ in range(size // MB):
@@ -130,31 +132,12 @@ def test_concurrent_uploads_cost_daphne_a_bounded_buffer_not_their_size(daphne):
     for thread in threads:
         thread.join()
 
-    assert statuses == [302] * 4  # read whole by Django, then sent to log in: no session
+    assert statuses == [403] * 4  # read whole by Django, then refused: no CSRF token
     grown = peak_rss_mb(web.pid) - before
     assert grown < 32, f"daphne's peak grew {grown:.0f} MB for 4 uploads of 48 MB"
 
 
-def test_an_untested_daphne_or_twisted_is_left_as_it_is_with_one_log_line(monkeypatch, caplog):
-    """The patch reaches into daphne's and Twisted's internals: on other versions it stays off
-    and says so, rather than half-working."""
-    from daphne.http_protocol import WebRequest
-
-    from microblog import request_limits
-
-    monkeypatch.setattr(WebRequest, "bodies_limited", False, raising=False)
-    monkeypatch.setitem(request_limits.TESTED, "twisted", "0.0.0")
-    got_length = WebRequest.gotLength
-
-    request_limits.limit_request_bodies()
-
-    assert WebRequest.gotLength is got_length
-    assert [record.getMessage()[:35] for record in caplog.records] == [
-        "request bodies are NOT limited: mic"
-    ]
-
-
-def test_behind_nginx_the_import_limit_is_import_max_bytes(daphne, media_root, tmp_path):
+def test_behind_nginx_the_import_limit_is_import_max_bytes(daphne, user, media_root, tmp_path):
     """deploy/nginx/templates/ render client_max_body_size for /imports/ from IMPORT_MAX_BYTES:
     nginx refuses a larger upload itself, and passes a smaller one on to daphne."""
     web = daphne(IMPORT_MAX_BYTES=MB)
@@ -171,8 +154,9 @@ def test_behind_nginx_the_import_limit_is_import_max_bytes(daphne, media_root, t
         assert (status, "nginx" in page) == (413, True)  # nginx's own page, not daphne's
 
         headers = {"Content-Length": MB, "Content-Type": "application/octet-stream"}
+        headers["Cookie"] = session_cookie(user)
         with send_head(proxy.port, "POST", "/imports/", headers) as sock:
             sock.sendall(b"x" * MB)
-            assert read_response(sock)[0] == 302  # Django's answer: no session, so log in
+            assert read_response(sock)[0] == 403  # Django's answer: no CSRF token
     finally:
         proxy.stop()

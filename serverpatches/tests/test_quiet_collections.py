@@ -1,14 +1,18 @@
-"""daphne's full collections at moments it sends nothing (microblog/quiet_collections.py)."""
+"""daphne's full collections at moments it sends nothing (serverpatches/quiet_collections.py)."""
 
 import asyncio
 import gc
+import json
+import subprocess
 import sys
 import types
 
 import pytest
 
-from microblog import quiet_collections
-from microblog.quiet_collections import LONGEST, CountSends, QuietCollector
+import serverpatches
+from serverpatches import quiet_collections
+from serverpatches.quiet_collections import LONGEST, CountSends, QuietCollector
+from testkit import processes
 
 
 class Machine:
@@ -103,8 +107,8 @@ def test_under_daphne_automatic_full_collections_are_off_and_a_check_runs_every_
     monkeypatch.setattr(quiet_collections.collector, "check", lambda: checks.append(1))
     threshold = gc.get_threshold()
     try:
-        quiet_collections.collect_when_quiet()
-        quiet_collections.collect_when_quiet()  # asgi.py may be imported twice: one check
+        quiet_collections.install()
+        quiet_collections.install()  # asgi.py may be imported twice: one check
         assert gc.get_threshold() == (*threshold[:2], quiet_collections.NEVER)
         assert len(reactor.calls) == 1
         delay, tick = reactor.calls.pop()
@@ -120,6 +124,58 @@ def test_outside_daphne_nothing_changes(monkeypatch):
     monkeypatch.delitem(sys.modules, "daphne.server", raising=False)
     threshold = gc.get_threshold()
 
-    quiet_collections.collect_when_quiet()
+    serverpatches.install()
 
     assert gc.get_threshold() == threshold
+
+
+def reactor_child():
+    """In a process of its own: daphne's reactor, the site, then memory that grows by a third
+    while nothing is sent. Prints the collector's log lines and CPython's full collections."""
+    import json
+    import logging
+
+    import daphne.cli  # noqa: F401 - daphne's server and its reactor, before the site
+    from twisted.internet import reactor
+
+    import microblog.asgi  # noqa: F401
+
+    lines = []
+
+    class Lines(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+            reactor.stop()
+
+    logging.getLogger("serverpatches.quiet_collections").addHandler(Lines())
+    full_before = gc.get_stats()[2]["collections"]
+    kept, blocks = [], sys.getallocatedblocks()
+    while sys.getallocatedblocks() < blocks * 1.4:
+        kept.append([[] for _ in range(1000)])  # containers: tracked by the collector
+    full_allocating = gc.get_stats()[2]["collections"] - full_before
+    reactor.callLater(30, reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    full = gc.get_stats()[2]["collections"] - full_before
+    print(json.dumps({"lines": lines, "full_allocating": full_allocating, "full": full}))
+
+
+def test_under_daphne_a_full_collection_waits_for_a_quiet_second():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from serverpatches.tests.test_quiet_collections import reactor_child; reactor_child()",
+        ],
+        env=processes.child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    outcome = json.loads(result.stdout.splitlines()[-1])
+
+    assert outcome["full_allocating"] == 0, "CPython collected by itself"
+    assert [line.split(":")[0] for line in outcome["lines"]] == [
+        "full collection in a quiet second"
+    ]
+    assert outcome["full"] == 1

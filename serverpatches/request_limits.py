@@ -17,9 +17,9 @@ server so that:
   instead of from a queue that held all of it.
 
 It depends on daphne's and Twisted's internals (the channel's parsed request line, daphne's
-``Server.create_application``), so it patches only the versions it was tested against and
-otherwise logs one line and leaves daphne as it is (``microblog/tests/test_request_limits.py``
-runs a real daphne against it).
+``Server.create_application``, of which ``_create_application`` is a copy), so ``install()``
+patches only the versions it knows and otherwise logs one line and leaves daphne as it is
+(``serverpatches/tests/test_request_limits.py`` runs a real daphne against it).
 """
 
 import asyncio
@@ -40,29 +40,25 @@ from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
 
-TESTED = {"daphne": "4.2.3", "twisted": "26.10.0"}
+REQUIRES = ("daphne", "twisted")
+COPIES = {
+    "daphne.server:Server.create_application": (
+        "f1e300b4ecf636c85e1a66250e32af2ebb67728f01919678d43e80c794a79a87"
+    )
+}
+WITHOUT = "request bodies are NOT limited"
 IMPORT_PATH = "/imports/"  # imports/urls.py; the only path that takes more than a form
 CHUNK = 256 * 1024  # what the application gets per receive()
 REASONS = {408: b"Request Timeout", 413: b"Content Too Large"}
 
 
-def limit_request_bodies():
-    """Patch daphne (once) if it is what serves and is a tested version; see the docstring."""
-    protocol = sys.modules.get("daphne.http_protocol")
-    if protocol is None or getattr(protocol.WebRequest, "bodies_limited", False):
+def install():
+    """Patch daphne's request and server (once); see the docstring."""
+    protocol = sys.modules["daphne.http_protocol"]
+    if getattr(protocol.WebRequest, "bodies_limited", False):
         return
-    import daphne
-    import twisted
     from daphne.server import Server
 
-    found = {"daphne": daphne.__version__, "twisted": twisted.__version__}
-    if found != TESTED:
-        logger.error(
-            "request bodies are NOT limited: microblog/request_limits.py knows %s, found %s",
-            TESTED,
-            found,
-        )
-        return
     request = protocol.WebRequest
     request.gotLength = _wrap(request.gotLength, _got_length)
     request.handleContentChunk = _wrap(request.handleContentChunk, _content_chunk)

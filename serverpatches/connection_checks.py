@@ -8,6 +8,10 @@ machine the first held the loop for 21-73 ms and the second for 6-20 ms, and the
 that arrived meanwhile waited: they were the tail of the progress latency. Twentieths of the
 first still held it for up to 53 ms (bench/RESULTS.md §5). Here both run a hundredth of the
 connections at a time, each connection still checked once per period.
+
+``check_application`` is a copy of daphne's checker for one connection: ``COPIES`` holds the
+fingerprint of the source it was copied from, and ``install()`` refuses the patch once daphne's
+differs.
 """
 
 import asyncio
@@ -19,6 +23,14 @@ import time
 from concurrent.futures import CancelledError
 
 logger = logging.getLogger("daphne.server")  # what it logs is daphne's, as daphne words it
+
+REQUIRES = ("daphne", "twisted")
+COPIES = {
+    "daphne.server:Server.application_checker": (
+        "ccb688341a7d0bc13647a7d86815adb6a88af08299e4b0460379ea4d55ade79d"
+    )
+}
+WITHOUT = "daphne sweeps all its connections at once"
 
 SLICES = 100
 TIMEOUT_PERIOD = 2.0  # seconds: daphne's own (daphne.server.Server.run schedules both)
@@ -44,12 +56,10 @@ class Rounds:
         return [protocol for protocol in batch if protocol in connections]
 
 
-def spread_connection_checks():
-    """Make daphne's sweeps incremental; idempotent. Does nothing unless daphne is what serves
-    (its server module is imported by then, before it schedules the first sweeps)."""
-    server_module = sys.modules.get("daphne.server")
-    if server_module is None:
-        return
+def install():
+    """Make daphne's sweeps incremental; idempotent. Installed before daphne schedules its
+    first sweeps (it imports the application first)."""
+    server_module = sys.modules["daphne.server"]
     server = server_module.Server
     if getattr(server.timeout_checker, "spread", False):
         return

@@ -11,12 +11,14 @@ Twisted's own switch, ``parsePOSTFormSubmission=False``, turns that off.
 import functools
 import sys
 
+REQUIRES = ("daphne", "twisted")
+WITHOUT = "Twisted parses every form body that only Django reads"
 
-def leave_request_bodies_to_django():
-    """Make every daphne request skip Twisted's form parsing; idempotent. Does nothing unless
-    daphne is what serves (its protocol module is imported by then)."""
-    protocol = sys.modules.get("daphne.http_protocol")
-    if protocol is None or getattr(protocol.WebRequest.__init__, "bodies_left_to_django", False):
+
+def install():
+    """Make every daphne request skip Twisted's form parsing; idempotent."""
+    protocol = sys.modules["daphne.http_protocol"]
+    if getattr(protocol.WebRequest.__init__, "bodies_left_to_django", False):
         return
     original = protocol.WebRequest.__init__
 

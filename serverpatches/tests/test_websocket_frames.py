@@ -1,18 +1,16 @@
 """What clients send on a websocket is small and rare, checked against a real daphne
-(microblog/websocket_frames.py)."""
+(serverpatches/websocket_frames.py)."""
 
 import contextlib
 import json
-import logging
 
-import daphne.ws_protocol
 import psutil
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 from websockets.sync.client import connect
 
-from microblog.websocket_frames import FLOODING, MAX_MESSAGE_BYTES, limit_client_frames
+from serverpatches.websocket_frames import FLOODING, MAX_MESSAGE_BYTES
 from testkit.processes import peak_rss_mb
 from testkit.raw_http import session_cookie
 
@@ -72,17 +70,3 @@ def test_a_socket_that_keeps_sending_is_closed_before_daphne_holds_its_frames(we
     with open_socket(web, user):  # the user's other pages still connect
         pass
     assert "Traceback" not in web.output()
-
-
-def test_another_daphne_version_is_left_unpatched_with_one_log_line(monkeypatch, caplog):
-    monkeypatch.setattr(daphne, "__version__", "99.0")
-    monkeypatch.setattr(daphne.ws_protocol.WebSocketProtocol, "onMessage", lambda *args: None)
-    unpatched = daphne.ws_protocol.WebSocketProtocol.onMessage
-
-    with caplog.at_level(logging.ERROR, logger="microblog.websocket_frames"):
-        limit_client_frames()
-
-    assert daphne.ws_protocol.WebSocketProtocol.onMessage is unpatched
-    assert [record.getMessage() for record in caplog.records] == [
-        "websocket client frames are NOT limited: written for daphne 4.2.3, this is daphne 99.0"
-    ]

@@ -20,6 +20,9 @@ import time
 
 logger = logging.getLogger(__name__)
 
+REQUIRES = ("daphne", "twisted", "cpython")
+WITHOUT = "CPython runs daphne's full collections whenever it likes"
+
 CHECK_PERIOD = 1.0  # seconds
 GROWTH = 1.25  # a quarter more blocks: a collection is due
 BOUND = 2.0  # twice the blocks: a collection runs, busy or not
@@ -77,11 +80,10 @@ class CountSends:
         return await self.app(scope, receive, counting_send)
 
 
-def collect_when_quiet() -> None:
-    """Check every CHECK_PERIOD on daphne's reactor; idempotent. Does nothing unless daphne is
-    what serves (its server module is imported by then, with the reactor it runs)."""
-    server_module = sys.modules.get("daphne.server")
-    if server_module is None or getattr(server_module, "quiet_collections", False):
+def install() -> None:
+    """Check every CHECK_PERIOD on daphne's reactor; idempotent."""
+    server_module = sys.modules["daphne.server"]
+    if getattr(server_module, "quiet_collections", False):
         return
     server_module.quiet_collections = True
     young, middle, _ = gc.get_threshold()

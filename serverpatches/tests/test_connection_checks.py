@@ -1,4 +1,5 @@
-"""daphne's timeout and application checks, a slice at a time (microblog/connection_checks.py)."""
+"""daphne's timeout and application checks, a slice at a time
+(serverpatches/connection_checks.py)."""
 
 import asyncio
 import subprocess
@@ -8,7 +9,7 @@ import time
 import pytest
 import websockets
 
-from microblog.connection_checks import Rounds, check_application
+from serverpatches.connection_checks import Rounds, check_application
 from testkit import processes
 from testkit.factories import PASSWORD
 from testkit.visitor import Visitor

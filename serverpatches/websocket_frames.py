@@ -12,7 +12,8 @@ limits are applied there:
 - each socket may send ``BURST`` messages, then ``MESSAGES_PER_SECOND`` more; the next one is
   not queued and the socket is closed with ``FLOODING`` (README "Reliability").
 
-Written for one daphne version: ``install`` refuses, with one log line, to patch another.
+Written for one daphne and autobahn: ``serverpatches.install()`` refuses, with one log line,
+to patch others.
 """
 
 import functools
@@ -22,26 +23,18 @@ import time
 
 logger = logging.getLogger(__name__)
 
-DAPHNE_VERSION = "4.2.3"
+REQUIRES = ("daphne", "autobahn")
+WITHOUT = "websocket client frames are NOT limited"
 MAX_MESSAGE_BYTES = 4096
 BURST = 20
 MESSAGES_PER_SECOND = 2.0
 FLOODING = 4008  # close code: autobahn lets a server send only 1000 or 3000-4999
 
 
-def limit_client_frames():
-    """Install the limits in daphne's websocket protocol; idempotent. Does nothing unless daphne
-    is what serves (its protocol module is imported by then)."""
-    protocol = sys.modules.get("daphne.ws_protocol")
-    if protocol is None or getattr(protocol.WebSocketProtocol.onMessage, "limited", False):
-        return
-    version = sys.modules["daphne"].__version__
-    if version != DAPHNE_VERSION:
-        logger.error(
-            "websocket client frames are NOT limited: written for daphne %s, this is daphne %s",
-            DAPHNE_VERSION,
-            version,
-        )
+def install():
+    """Install the limits in daphne's websocket protocol; idempotent."""
+    protocol = sys.modules["daphne.ws_protocol"]
+    if getattr(protocol.WebSocketProtocol.onMessage, "limited", False):
         return
     protocol.WebSocketFactory.setProtocolOptions = _capped_sizes(
         protocol.WebSocketFactory.setProtocolOptions

@@ -6,7 +6,8 @@ client has taken it: three concurrent downloads of a 235 MB export took daphne t
 middleware registers a push producer with the request (Twisted's own flow-control API), so the
 next chunk waits while the connection's send buffer is full: memory per download stays about
 one chunk plus Twisted's buffer. Production lets nginx send files (X-Accel-Redirect); this keeps
-`make run`, or a daphne without nginx, bounded too. Under another server it changes nothing.
+`make run`, or a daphne without nginx, bounded too. Under another server, or until
+``install()`` has found the daphne and Twisted it knows, it changes nothing.
 """
 
 import asyncio
@@ -14,6 +15,15 @@ import asyncio
 from twisted.internet.interfaces import IPushProducer
 from twisted.web.http import Request
 from zope.interface import implementer
+
+REQUIRES = ("daphne", "twisted")
+WITHOUT = "daphne holds response bodies in memory until the client takes them"
+_paced = False  # set by install()
+
+
+def install():
+    global _paced
+    _paced = True
 
 
 def _twisted_request(send):
@@ -46,7 +56,7 @@ class ResponseBackpressure:
         self.application = application
 
     async def __call__(self, scope, receive, send):
-        request = _twisted_request(send) if scope["type"] == "http" else None
+        request = _twisted_request(send) if _paced and scope["type"] == "http" else None
         if request is None:
             return await self.application(scope, receive, send)
         gate = _Gate()
