@@ -1,8 +1,9 @@
 """Reads used by the blog's views."""
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from django.db import connection
+from django.db import connection, transaction
 
 from microblog.keyset import Cursor, Direction, Key, queryset_fetch
 from microblog.models import Follow, Post
@@ -94,13 +95,26 @@ def timeline_query(user, direction: Direction, cursor: Cursor | None, limit: int
     return sql, timeline_params(user_id=user.pk, direction=direction, cursor=cursor, limit=limit)
 
 
+@contextmanager
+def without_jit():
+    """PostgreSQL's estimate of the timeline counts every author's probes at full cost, so a long
+    follow list passes jit_above_cost, and compiling the plan takes longer (hundreds of ms) than
+    running it (a few)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as db:
+        db.execute("SET LOCAL jit = off")
+        yield
+
+
 def timeline_fetch(user):
     """A keyset Fetch of the user's own posts and those of everyone they follow."""
 
     def fetch(direction: Direction, cursor: Cursor | None, limit: int):
         # The ids first, then their posts: inside an IN (subquery) PostgreSQL may walk every
         # post in time order to avoid sorting the page's 21 rows.
-        with connection.cursor() as db:
+        with without_jit(), connection.cursor() as db:
             db.execute(*timeline_query(user, direction, cursor, limit))
             ids = [pk for (pk,) in db.fetchall()]
         order = ("timestamp", "id") if direction is Direction.NEWER else ("-timestamp", "-id")
