@@ -232,7 +232,7 @@ PAGE_FIGURES = [
         limit,
     )
     for page, limit in (
-        ("timeline", "a LATERAL (PG) or correlated (SQLite) walk of each followed author's index"),
+        ("timeline", "a LATERAL (PG) or correlated (SQLite) probe of each followed author's index"),
         ("explore", "one range of the (timestamp, id) index"),
         ("profile", "one range of the (author, timestamp, id) index"),
     )
@@ -253,7 +253,8 @@ PAGE_FIGURES = [
             lambda d: f"{d['timeline_1000_authors_ms']:.1f} ms vs {d['timeline_ms']:.1f} ms",
             1.5,
         ),
-        "one index probe per followed author and a sort of up to 21 rows each",
+        "two index probes per followed author: its newest post, then its posts from the"
+        " page's time edge on (none for most); PostgreSQL without JIT",
     ),
     Figure(
         "timeline 50 “Older posts” links deep, ratio to page 1",
