@@ -28,6 +28,7 @@ BENCHMARKS = {
     "worker_throughput": ("worker_throughput", []),
     "job_overhead": ("job_overhead", []),
     "web_load": ("web_load", []),
+    "page_scale": ("page_scale", []),
     "websocket_scale": ("websocket_scale", []),  # 10,000 sockets: memory per socket
     # The latency target's own condition: a 50-export burst while 5,000 sockets are open, three
     # times over, so that the p99 rests on 450 states rather than 150; then 1,000 private

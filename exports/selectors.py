@@ -6,12 +6,22 @@ from django.db.models import Q
 from django.utils import timezone
 
 from exports.models import Task
+from microblog import keyset
 
 RECENT = timedelta(minutes=10)
+TASKS_PER_PAGE = 20
+TASK_KEY = keyset.Key("created_at", "pk", str)
 
 
-def tasks_for(user) -> list[Task]:
-    return Task.objects.of(user).order_by("-created_at")
+def history_page(user, query, *, name: str | None = None) -> keyset.Page:
+    """A page of the user's tasks (of one kind if `name` is given), newest first, leaving out
+    the current tasks, which the page shows as cards. `query` is request.GET (its cursor)."""
+    shown = [task.pk for task in current_tasks(user)]
+    tasks = Task.objects.of(user).exclude(pk__in=shown)
+    if name is not None:
+        tasks = tasks.filter(name=name)
+    fetch = keyset.queryset_fetch(tasks, TASK_KEY)
+    return keyset.page(query, fetch, size=TASKS_PER_PAGE, key=TASK_KEY)
 
 
 def active_task(user, name: str) -> Task | None:

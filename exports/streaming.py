@@ -6,6 +6,7 @@ to the database's own speed. Each yielded chunk is ``(bytes, number_of_posts_in_
 every post is followed by ``,\n`` (JSON escapes newlines, so posts contain none).
 """
 
+import re
 import select
 
 from django.db import connection
@@ -16,16 +17,23 @@ BATCH = 2000  # posts per chunk handed to the writer (PostgreSQL)
 PAGE = 2000  # posts per keyset page, concatenated by SQLite into one chunk
 
 # COPY in CSV format with quote and delimiter bytes that JSON output never contains: text format
-# would escape the backslashes of the JSON a second time.
+# would escape the backslashes of the JSON a second time. The timestamp is PostgreSQL's own JSON
+# rendering (a third cheaper than to_char's), in the session's time zone, set to UTC: each line
+# ends ``...:SS.ffffff+00:00"}``, which _postgres_lines rewrites to the export's ``Z"}``.
 POSTGRES_COPY = """
 COPY (
-    SELECT json_build_object(
-        'body', body,
-        'timestamp', to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-    )
+    SELECT json_build_object('body', body, 'timestamp', timestamp)
     FROM {table} WHERE author_id = {author_id} ORDER BY timestamp, id
 ) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')
 """
+# What every line ends with, and what it ends with in the export. The timestamp is each line's
+# last field and a body's JSON string escapes quotes and newlines, so these bytes occur nowhere
+# else in a line.
+POSTGRES_LINE_END = b'+00:00"}\n'
+EXPORT_LINE_END = b'Z"},\n'
+# PostgreSQL drops a fraction's trailing zeros ("12:00:00.1", "12:00:00"); the export always
+# has six digits.
+_SHORT_FRACTION = re.compile(rb"(:\d\d)(?:\.(\d{1,5}))?(\+00:00\"}\n)$")
 
 # Django stores SQLite datetimes as UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]" (the fraction, when
 # present, always has six digits).
@@ -97,15 +105,16 @@ def _postgres_lines(table, author_id):
         encoding = stream.info.encoding
         readable = select.poll()
         readable.register(pgconn.socket, select.POLLIN)
+        stream.execute("SET TIME ZONE 'UTC'")
         pgconn.send_query(POSTGRES_COPY.format(table=table, author_id=author_id).encode())
         _raise_unless(_next_result(pgconn, readable), pq.ExecStatus.COPY_OUT, encoding)
         get_copy_data, batch = pgconn.get_copy_data, []
         while True:
             size, row = get_copy_data(1)
             if size > 0:
-                batch.append(row)
+                batch.append(row if row[-16] == DOT else _six_digits(row))
                 if len(batch) == BATCH:
-                    yield b"".join(batch).replace(b"\n", b",\n"), BATCH
+                    yield b"".join(batch).replace(POSTGRES_LINE_END, EXPORT_LINE_END), BATCH
                     batch.clear()
             elif size == 0:  # libpq holds no complete row: wait for the server
                 readable.poll()
@@ -115,10 +124,20 @@ def _postgres_lines(table, author_id):
             else:
                 raise errors.OperationalError(pgconn.get_error_message(encoding))
         if batch:
-            yield b"".join(batch).replace(b"\n", b",\n"), len(batch)
+            yield b"".join(batch).replace(POSTGRES_LINE_END, EXPORT_LINE_END), len(batch)
         _raise_unless(_next_result(pgconn, readable), pq.ExecStatus.COMMAND_OK, encoding)
     finally:
         stream.close()
+
+
+DOT = ord(".")  # where a line's fraction starts when it has six digits: 16 bytes from the end
+
+
+def _six_digits(row):
+    """A line whose fraction PostgreSQL shortened, with its six digits back."""
+    return _SHORT_FRACTION.sub(
+        lambda found: found[1] + b"." + (found[2] or b"").ljust(6, b"0") + found[3], bytes(row)
+    )
 
 
 def _next_result(pgconn, readable):

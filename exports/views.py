@@ -48,10 +48,8 @@ def _own_task_or_404(request, task_id):
 @require_http_methods(["GET", "POST"])
 def exports(request):
     if request.method == "GET":
-        # The current tasks are the cards above the table: the table lists the others.
-        shown = {task.pk for task in selectors.current_tasks(request.user)}
-        history = [task for task in selectors.tasks_for(request.user) if task.pk not in shown]
-        return render(request, "exports/history.html", {"tasks": history})
+        page = selectors.history_page(request.user, request.GET)
+        return render(request, "exports/history.html", {"tasks": page})
     try:
         task = services.export_launch(user=request.user)
     except services.TaskError as refusal:

@@ -44,12 +44,7 @@ def _imports(request):
     if request.method == "GET":
         if request.GET.get("refused") == "too_large":  # from imports/size_guard.py
             messages.error(request, too_large_message())
-        shown = {task.pk for task in selectors.current_tasks(request.user)}
-        history = [
-            task
-            for task in selectors.tasks_for(request.user).filter(name=IMPORT_POSTS.name)
-            if task.pk not in shown
-        ]
+        history = selectors.history_page(request.user, request.GET, name=IMPORT_POSTS.name)
         active = selectors.active_task(request.user, IMPORT_POSTS.name)
         context = {"tasks": history, "form": ImportForm(), "active_import": active}
         return render(request, "imports/imports.html", context)

@@ -1,7 +1,6 @@
 """Posts and the follow graph."""
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -9,42 +8,27 @@ from django.utils import timezone
 POST_MAX_LENGTH = 280
 
 
-class PostQuerySet(models.QuerySet):
-    def timeline_for(self, user):
-        """The user's own posts and those of everyone they follow, newest first."""
-        # One IN (... UNION ...) rather than "author = me OR author IN (...)": PostgreSQL can
-        # only answer the OR form (and the paginator's COUNT) by scanning every post.
-        followed = Follow.objects.filter(follower=user).values("followed_id")
-        me = get_user_model().objects.filter(pk=user.pk).values("pk")
-        return (
-            self.filter(author__in=followed.union(me))
-            .select_related("author")
-            .order_by("-timestamp", "-id")
-        )
-
-    def newest_first(self):
-        return self.select_related("author").order_by("-timestamp", "-id")
-
-
 class Post(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts"
     )
     body = models.CharField(max_length=POST_MAX_LENGTH)
-    timestamp = models.DateTimeField(default=timezone.now, db_index=True)
+    timestamp = models.DateTimeField(default=timezone.now)
     # The import task that wrote this post (imports/publishing.py): while that task is not
     # succeeded, its posts are provisional and deleted if it fails or is cancelled.
     import_task_id = models.CharField(  # noqa: DJ001 - NULL: not from an import
         max_length=64, null=True, blank=True, editable=False
     )
 
-    objects = PostQuerySet.as_manager()
-
     class Meta:
         ordering = ["-timestamp"]
-        # "Posts of a user in time order": profiles, timelines and exports all walk this index.
+        # Pages walk these from a (timestamp, id) cursor (microblog/keyset.py): with the id in
+        # the key the index alone gives their order, ties included, so no page sorts.
         indexes = [
-            models.Index(fields=["author", "timestamp"], name="post_author_time"),
+            # "Posts of a user in time order": profiles, timelines and exports.
+            models.Index(fields=["author", "timestamp", "id"], name="post_author_time"),
+            # Everyone's posts in time order: explore.
+            models.Index(fields=["timestamp", "id"], name="post_time"),
             # Finding an import's posts by its tag (undo): a partial index, which posts written
             # on the site do not enter, and no LIKE twin (PostgreSQL's varchar_pattern_ops
             # index that db_index adds): every indexed row costs an import a write.

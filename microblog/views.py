@@ -3,22 +3,20 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from exports.selectors import active_task
-from microblog import selectors, services
+from microblog import keyset, selectors, services
 from microblog.forms import PostForm
-from microblog.models import Post
 
 POSTS_PER_PAGE = 20
 
 
-def _page(request, queryset):
-    return Paginator(queryset, POSTS_PER_PAGE).get_page(request.GET.get("page"))
+def _page(request, fetch):
+    return keyset.page(request.GET, fetch, size=POSTS_PER_PAGE, key=selectors.POST_KEY)
 
 
 # HEAD too: load balancers and uptime checks probe the home page with it.
@@ -35,18 +33,18 @@ def index(request):
             return redirect("index")
         errors = " ".join(form.errors["body"])
         messages.error(request, _("Your post was not published: %(errors)s") % {"errors": errors})
-    page = _page(request, Post.objects.timeline_for(request.user))
+    page = _page(request, selectors.timeline_fetch(request.user))
     return render(request, "microblog/index.html", {"form": form, "page": page})
 
 
 def explore(request):
-    page = _page(request, Post.objects.newest_first())
+    page = _page(request, selectors.explore_fetch())
     return render(request, "microblog/explore.html", {"page": page})
 
 
 def profile(request, username):
     author = get_object_or_404(get_user_model(), username=username)
-    page = _page(request, Post.objects.newest_first().filter(author=author))
+    page = _page(request, selectors.profile_fetch(author))
     own = request.user.is_authenticated and request.user.pk == author.pk
     context = {
         "author": author,

@@ -82,13 +82,26 @@ def test_no_posts_no_chunks(user, small_pages):
     assert _chunks(streaming.post_json_lines(user.pk)) == []
 
 
+# The export's bytes as PostgreSQL's to_char formatted them before the stream rewrote its
+# cheaper output: what the stream must still produce.
+POSTGRES_FORMATTED = """
+COPY (
+    SELECT json_build_object(
+        'body', body,
+        'timestamp', to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    )
+    FROM {table} WHERE author_id = {author_id} ORDER BY timestamp, id
+) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')
+"""
+
+
 def _single_statement(user):
     """The whole export as one statement through the driver's ordinary API: what the stream's
     pages (SQLite) or its raw libpq reads (PostgreSQL) must reproduce byte for byte."""
     table = connection.ops.quote_name(Post._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            sql = streaming.POSTGRES_COPY.format(table=table, author_id=int(user.pk))
+            sql = POSTGRES_FORMATTED.format(table=table, author_id=int(user.pk))
             with cursor.copy(sql) as copy:
                 return b"".join(bytes(row) for row in copy).replace(b"\n", b",\n")
         cursor.execute(streaming.SQLITE_SELECT.format(table=table).replace("?", "%s"), [user.pk])
@@ -116,3 +129,41 @@ def test_posts_written_during_the_stream_do_not_shift_its_pages(user, small_page
     rest = b"".join(chunk for chunk, _ in _chunks(stream))
 
     assert _parse(first + rest) == expected
+
+
+# Fractions of every length: PostgreSQL's JSON drops trailing zeros, the export never does.
+FRACTIONS = [0, 5, 10, 100, 1000, 10000, 100000, 120000, 123000, 123400, 123450, 123456, 999999]
+
+
+@pytest.fixture
+def server_time_zone_not_utc(django_db_blocker):
+    """New connections to the test database start in a time zone other than UTC (as a server
+    configured for its local time would): the stream must not depend on the server's."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    name = connection.ops.quote_name(connection.settings_dict["NAME"])
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(f"ALTER DATABASE {name} SET timezone TO 'America/Lima'")
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(f"ALTER DATABASE {name} RESET timezone")
+
+
+def test_every_fraction_and_any_server_time_zone_give_the_same_bytes(
+    user, small_pages, server_time_zone_not_utc
+):
+    moments = [START + timedelta(days=n, microseconds=micros) for n, micros in enumerate(FRACTIONS)]
+    moments.append(datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC))
+    Post.objects.bulk_create(
+        Post(author=user, body=f'{n} "+00:00"}}\\n 🎉', timestamp=moment)
+        for n, moment in enumerate(moments)
+    )
+
+    streamed = b"".join(chunk for chunk, _ in _chunks(streaming.post_json_lines(user.pk)))
+
+    assert streamed == _single_statement(user)
+    endings = {post["timestamp"][-9:] for post in _parse(streamed)}
+    assert {"0.000005Z", "0.000010Z", "0.100000Z", "0.123456Z", "9.000000Z"} <= endings

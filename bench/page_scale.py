@@ -1,0 +1,189 @@
+"""Pages at scale: the timeline, explore and profile cost the same with 10 thousand posts as
+with millions.
+
+    python bench/page_scale.py {sqlite,postgres} [--posts 5000000] [--per-author 100000]
+
+Seeds 20 authors that one reader follows and 1,000 authors that a second reader follows, first
+10,000 posts in all, then `--posts` (20 x `--per-author`, the rest spread over the 1,000). At
+each size, against one daphne: the median of single requests (one keep-alive connection, one
+request at a time) of each page, the timeline 50 "Older posts" links deep, and wrk's requests
+per second on the timeline and on /healthz in the same run. Every figure is also a ratio: large
+size to small, 1,000 authors to 20, page 50 to page 1, timeline to /healthz.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import harness
+from harness import machine, setup_django, start_redis
+
+parser = argparse.ArgumentParser()
+parser.add_argument("vendor", choices=["sqlite", "postgres"])
+parser.add_argument("--posts", type=int, default=5_000_000)
+parser.add_argument("--per-author", type=int, default=100_000)
+parser.add_argument("--requests", type=int, default=40)
+parser.add_argument("--seconds", type=int, default=10)
+parser.add_argument("--connections", type=int, default=16)
+options = parser.parse_args()
+SMALL = 10_000
+FOLLOWED, MANY = 20, 1000
+assert options.posts >= FOLLOWED * options.per_author + MANY, "too few posts for the authors"
+
+# A database of its own, emptied first: the sizes must be exactly what the figures say.
+harness.PG_NAME = os.environ.get("BENCH_PG_NAME", "microblog_page_scale")
+harness.SQLITE_PATH = harness.BASE_DIR / "var" / "page_scale.sqlite3"
+if options.vendor == "sqlite":
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{harness.SQLITE_PATH}{suffix}").unlink(missing_ok=True)
+else:
+    import psycopg
+
+    with psycopg.connect(f"{harness.PG_SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{harness.PG_NAME}" WITH (FORCE)')
+
+redis_server = start_redis()
+setup_django(options.vendor)
+
+from django.db import transaction  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from sessions import users_with_sessions  # noqa: E402
+
+from microblog.models import Follow, Post  # noqa: E402
+from microblog.seeding import seed_posts  # noqa: E402
+from testkit.processes import start_daphne  # noqa: E402
+
+out = Path(tempfile.mkdtemp(prefix="bench-pages-"))
+(reader, wide_reader), sessions = users_with_sessions("page_reader", 2)
+followed, _ = users_with_sessions("page_followed", FOLLOWED)
+many, _ = users_with_sessions("page_many", MANY)
+Follow.objects.bulk_create([Follow(follower=reader, followed=a) for a in followed])
+Follow.objects.bulk_create([Follow(follower=wide_reader, followed=a) for a in many])
+
+
+def seed_to(total, per_author):
+    """Top every author up so that the 20 have `per_author` posts each and the 1,000 the rest."""
+    started = time.perf_counter()
+    rest = (total - FOLLOWED * per_author) // MANY
+    have = dict(Post.objects.values_list("author").annotate(Count("id")).order_by())
+    with transaction.atomic():  # one commit, not one per author
+        for authors, each in ((followed, per_author), (many, rest)):
+            for author in authors:
+                if each > have.get(author.pk, 0):
+                    seed_posts(author=author, count=each - have.get(author.pk, 0), seed=author.pk)
+    harness._analyze()
+    return {"posts": Post.objects.count(), "seed_s": round(time.perf_counter() - started, 1)}
+
+
+OLDER = re.compile(rb'href="(\?older=[^"]+)"')
+
+
+def get(connection, path, session):
+    connection.request("GET", path, headers={"Cookie": f"sessionid={session}"})
+    response = connection.getresponse()
+    body = response.read()
+    assert response.status == 200, (path, response.status)
+    return body
+
+
+def medians_ms(port, pages):
+    """Each page's median time, in rounds that ask for every page once: a burst of load from
+    elsewhere on the machine falls on all pages alike, not on the one measured then."""
+    connections = {name: http.client.HTTPConnection("127.0.0.1", port) for name in pages}
+    times = {name: [] for name in pages}
+    for round_ in range(3 + options.requests):
+        for name, (path, session) in pages.items():
+            started = time.perf_counter()
+            get(connections[name], path, session)
+            if round_ >= 3:  # the first rounds warm up
+                times[name].append((time.perf_counter() - started) * 1000)
+    for connection in connections.values():
+        connection.close()
+    return {f"{name}_ms": round(statistics.median(times[name]), 2) for name in pages}
+
+
+def deep_path(port, session, pages=50):
+    """The path of the timeline's page `pages`, reached through its "Older posts" links."""
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    path = "/"
+    for _ in range(pages - 1):
+        path = "/" + OLDER.search(get(connection, path, session))[1].decode().replace("&amp;", "&")
+    connection.close()
+    return path
+
+
+def wrk(url, *extra):
+    result = subprocess.run(
+        ["wrk", "-t2", f"-c{options.connections}", f"-d{options.seconds}s", *extra, url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", result)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", result)[1]),
+        "errors": int(non2xx[1]) if non2xx else 0,
+    }
+
+
+def measure():
+    web = start_daphne(out / "daphne.log")
+    try:
+        session, wide = sessions
+        profile = f"/user/{followed[0].username}/"
+        figures = medians_ms(
+            web.port,
+            {
+                "timeline": ("/", session),
+                "timeline_1000_authors": ("/", wide),
+                "explore": ("/explore/", session),
+                "profile": (profile, session),
+                "timeline_page_50": (deep_path(web.port, session), session),
+            },
+        )
+        healthz = wrk(web.url + "/healthz")
+        timeline = wrk(web.url + "/", "-H", f"Cookie: sessionid={session}")
+    finally:
+        web.stop()
+    figures.update(
+        healthz_wrk=healthz,
+        timeline_wrk=timeline,
+        timeline_to_healthz_rps=round(timeline["rps"] / healthz["rps"], 3),
+        timeline_1000_to_20_authors=round(
+            figures["timeline_1000_authors_ms"] / figures["timeline_ms"], 3
+        ),
+        page_50_to_page_1=round(figures["timeline_page_50_ms"] / figures["timeline_ms"], 3),
+    )
+    return figures
+
+
+try:
+    small_seed = seed_to(SMALL, (SMALL // 2) // FOLLOWED)
+    small = {**small_seed, **measure()}
+    large_seed = seed_to(options.posts, options.per_author)
+    large = {**large_seed, **measure()}
+finally:
+    redis_server.stop()
+
+PAGES = ("timeline", "timeline_1000_authors", "explore", "profile", "timeline_page_50")
+print(
+    json.dumps(
+        {
+            "machine": machine(),
+            "vendor": options.vendor,
+            "small": small,
+            "large": large,
+            "large_to_small": {
+                page: round(large[f"{page}_ms"] / small[f"{page}_ms"], 3) for page in PAGES
+            },
+        },
+        indent=2,
+    )
+)
