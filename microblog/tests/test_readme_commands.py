@@ -63,7 +63,7 @@ def test_the_readme_starts_with_make_run_and_make_test_and_then_shows_the_first_
     intro = readme.split("```sh\n", 1)[1].split("```", 1)[0]
 
     assert [line.split()[:2] for line in intro.splitlines()] == [["make", "run"], ["make", "test"]]
-    assert readme.index("## First steps") < readme.index("## Configuration")
+    assert readme.index("## First steps") < readme.index("## Documentation")
     steps = first_steps()
     assert any("createsuperuser" in step for step in steps)
     assert any("seed_posts alice 100000" in step for step in steps)
