@@ -49,5 +49,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-m", "microblog.probe"]
 
-# Twisted's endpoint string, for a listen backlog above its default 50 (README "Reliability").
+# Twisted's endpoint string, for a listen backlog above its default 50 (docs/reliability.md).
 CMD ["daphne", "-e", "tcp:port=8000:interface=0.0.0.0:backlog=1024", "--proxy-headers", "microblog.asgi:application"]

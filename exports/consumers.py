@@ -1,5 +1,6 @@
-"""TaskConsumer: the connected user's notification stream (README "Notifications"): the live
-state of their own tasks, and the events of every registered source (exports/notifications.py).
+"""TaskConsumer: the connected user's notification stream (docs/architecture.md, "Private
+messages and notifications"): the live state of their own tasks, and the events of every
+registered source (exports/notifications.py).
 """
 
 import asyncio

@@ -1,5 +1,6 @@
 """The per-user notification stream: the event sources apps register, and how their events
-reach a user's open pages (the websocket, README "Notifications") and ``/notifications/``.
+reach a user's open pages (the websocket, docs/architecture.md "Private messages and
+notifications") and ``/notifications/``.
 
 The consumer sends tasks itself (their snapshot and the socket watch's catch-up of final states
 predate this registry; exports/task_events.py adds their ``/notifications/`` entries). Any app

@@ -3,9 +3,9 @@
 With REDIS_SENTINELS set, each client asks the sentinels for the primary whenever it connects
 (redis-py's ``Sentinel.master_for``), so once the sentinels have promoted a replica, a client
 whose connection broke reconnects to the new primary: no process keeps a dead primary's
-address (README "Redis: managed, or Sentinel"). The RQ queues and the channel layer, which
-build their own clients, get their settings from here too (``RedisConfig.rq_connection`` and
-``RedisConfig.channel_layer_host``).
+address (docs/operations.md "Redis: managed, or Sentinel"). The RQ queues and the channel
+layer, which build their own clients, get their settings from here too
+(``RedisConfig.rq_connection`` and ``RedisConfig.channel_layer_host``).
 """
 
 from contextlib import asynccontextmanager

@@ -2,8 +2,8 @@
 
 A failover is invisible in "Redis answers PING": these say where the answer came from. With
 sentinels, the deep health check fails when fewer of them answer than the quorum the primary is
-watched with, as the next failover would then need an operator (README "Redis: managed, or
-Sentinel").
+watched with, as the next failover would then need an operator (docs/operations.md
+"Redis: managed, or Sentinel").
 """
 
 from concurrent.futures import ThreadPoolExecutor

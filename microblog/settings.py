@@ -166,8 +166,8 @@ WHITENOISE_AUTOREFRESH = not STATIC_MANIFEST
 # embedded server and set REDIS_URL; standalone commands fall back to the conventional local one.
 REDIS_URL = config.url("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Redis Sentinel, when REDIS_SENTINELS is set, replaces REDIS_URL for every client of the site:
-# all of them are built by microblog/redis_clients.py from REDIS (README "Redis: managed, or
-# Sentinel").
+# all of them are built by microblog/redis_clients.py from REDIS (docs/operations.md
+# "Redis: managed, or Sentinel").
 REDIS_SENTINELS = config.addresses("REDIS_SENTINELS", default=[])
 REDIS_SENTINEL_MASTER = config.str("REDIS_SENTINEL_MASTER", default="")
 if REDIS_SENTINELS and not REDIS_SENTINEL_MASTER:

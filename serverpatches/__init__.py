@@ -1,7 +1,7 @@
 """Every patch to daphne's, Twisted's, autobahn's and CPython's internals, installed together.
 
-daphne, as released, serves this site badly at its scale (README "Architecture", private touch
-points): each module here changes one private part of it, and each says why. ``install()``,
+daphne, as released, serves this site badly at its scale (docs/architecture.md, "Private touch
+points"): each module here changes one private part of it, and each says why. ``install()``,
 called once by ``microblog/asgi.py``, installs them when daphne is what serves, unless the
 ``SERVER_PATCHES`` setting is off. A patch whose libraries are not the versions it was written
 for (``versions.KNOWN``), or whose copy of a daphne function no longer matches daphne's source,

@@ -10,7 +10,7 @@ limits are applied there:
 - autobahn refuses a frame or a message larger than ``MAX_MESSAGE_BYTES`` (it drops the
   connection as soon as the frame's header announces the size);
 - each socket may send ``BURST`` messages, then ``MESSAGES_PER_SECOND`` more; the next one is
-  not queued and the socket is closed with ``FLOODING`` (README "Reliability").
+  not queued and the socket is closed with ``FLOODING`` (docs/reliability.md).
 
 Written for one daphne and autobahn: ``serverpatches.install()`` refuses, with one log line,
 to patch others.

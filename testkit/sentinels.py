@@ -16,7 +16,7 @@ from testkit.waiting import wait_until
 REDIS_SERVER = "/usr/bin/redis-server"
 REDIS_SENTINEL = "/usr/bin/redis-sentinel"
 MASTER = "microblog"
-# The figures the README quotes: a primary is declared down after 1 s without an answer.
+# The figures docs/operations.md quotes: a primary is declared down after 1 s without an answer.
 DOWN_AFTER_MS = 1000
 FAILOVER_TIMEOUT_MS = 10_000
 

@@ -3,8 +3,8 @@
 A primary, a replica and three sentinels on loopback (Debian's redis-server and redis-sentinel,
 down-after 1 s), one daphne and one worker configured with REDIS_SENTINELS only, an open page
 in Chromium, and a websocket client that reconnects as the page's script does and notes when
-each message came. The figures it prints are the ones the README's "Redis: managed, or
-Sentinel" quotes (run with -s to see them).
+each message came. The figures it prints are the ones docs/operations.md's "Redis:
+managed, or Sentinel" quotes (run with -s to see them).
 """
 
 import os

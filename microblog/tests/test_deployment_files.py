@@ -1,4 +1,4 @@
-"""The Compose file says what README "Deploy" promises, as Compose itself reads it.
+"""The Compose file says what docs/operations.md "Deploy" promises, as Compose itself reads it.
 
 No Docker engine is needed: Compose validates and normalises the file itself (`config`). The
 image is built and run by microblog/tests/test_image.py (`make test-image`), its health probe

@@ -3,8 +3,8 @@
 PID 1 here is not systemd, so no unit is started by systemd itself:
 
 - `systemd-analyze verify` loads each unit as this machine's systemd would, installed where this
-  checkout is (README "Deploy" puts it in /srv/microblog): every line must parse, and the
-  commands must exist.
+  checkout is (docs/operations.md "Linux with systemd" puts it in /srv/microblog): every line
+  must parse, and the commands must exist.
 - Stopping a worker follows systemd.kill(5) on a real `manage.py rqworker` started with the
   unit's ExecStart arguments, using the KillMode, KillSignal and TimeoutStopSec its file says:
   the worker's process tree stands in for the unit's control group.

@@ -2,7 +2,8 @@
 
 An export started through web A is run by whichever worker pops it, and its live progress
 reaches a browser connected to web B; when B dies, the browser reconnects to A and is told the
-task's current state first. This is the topology of README "Deploy" (N daphne, M rqworker).
+task's current state first. This is the topology of docs/operations.md "Deploy" (N daphne,
+M rqworker).
 """
 
 import http.client

@@ -1,8 +1,8 @@
 """The production topology on loopback: real nginx in front of two daphne and two workers.
 
-nginx is configured from deploy/nginx/templates/ (README "Deploy"). It balances pages and
-websockets over both daphne processes, serves static files itself, and sends export files that
-Django allowed with X-Accel-Redirect, so no daphne ever holds a download.
+nginx is configured from deploy/nginx/templates/ (docs/operations.md "Deploy"). It balances
+pages and websockets over both daphne processes, serves static files itself, and sends export
+files that Django allowed with X-Accel-Redirect, so no daphne ever holds a download.
 """
 
 import json
