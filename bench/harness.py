@@ -132,10 +132,17 @@ RESULTS_DIR = BASE_DIR / "bench" / "results"
 _OWN_KEYS = {"benchmark", "vendor", "machine", "git_sha", "recorded_at", "command"}
 # The unit of a figure, from the first of its path's names (innermost first) that says one.
 _UNITS = [
+    (
+        re.compile(r"^(messages|deliveries|states|finals|clients|connections|posts|errors)$"),
+        "count",
+    ),
+    (re.compile(r"^p\d+$"), "ms"),  # a bare percentile here is always a latency's
     (re.compile(r"per_minute$"), "/min"),
     (re.compile(r"per_second$"), "/s"),
+    (re.compile(r"ratio|speedup"), "×"),
+    (re.compile(r"(^|_)(s|seconds)$"), "s"),  # post_to_succeeded_s: a time, not a ratio
+    (re.compile(r"_to_"), "×"),
     (re.compile(r"(^|_)rps$"), "req/s"),
-    (re.compile(r"ratio|_to_|speedup"), "×"),
     (re.compile(r"overhead$"), "fraction"),
     (re.compile(r"(^|_)ms(_|$)"), "ms"),
     (re.compile(r"(^|_)(s|seconds)(_|$)"), "s"),
