@@ -4,11 +4,14 @@ Each benchmark runs against a database of its own (never the development or test
 SQLite ``var/bench.sqlite3`` or PostgreSQL ``microblog_bench`` on the local server.
 """
 
+import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -122,3 +125,99 @@ def machine():
             cpu = line.split(":", 1)[1].strip()
             break
     return f"{os.cpu_count()} cores, {cpu}, Python {sys.version.split()[0]}"
+
+
+RESULTS_DIR = BASE_DIR / "bench" / "results"
+# Keys a script may print that the result file carries at its top level (or drops).
+_OWN_KEYS = {"benchmark", "vendor", "machine", "git_sha", "recorded_at", "command"}
+# The unit of a figure, from the first of its path's names (innermost first) that says one.
+_UNITS = [
+    (
+        re.compile(r"^(messages|deliveries|states|finals|clients|connections|posts|errors)$"),
+        "count",
+    ),
+    (re.compile(r"^p\d+$"), "ms"),  # a bare percentile here is always a latency's
+    (re.compile(r"per_minute$"), "/min"),
+    (re.compile(r"per_second$"), "/s"),
+    (re.compile(r"ratio|speedup"), "×"),
+    (re.compile(r"(^|_)(s|seconds)$"), "s"),  # post_to_succeeded_s: a time, not a ratio
+    (re.compile(r"_to_"), "×"),
+    (re.compile(r"(^|_)rps$"), "req/s"),
+    (re.compile(r"overhead$"), "fraction"),
+    (re.compile(r"(^|_)ms(_|$)"), "ms"),
+    (re.compile(r"(^|_)(s|seconds)(_|$)"), "s"),
+    (re.compile(r"(^|_)mb(_|$)"), "MB"),
+    (re.compile(r"(^|_)mib(_|$)"), "MiB"),
+    (re.compile(r"(^|_)kib(_|$)"), "KiB"),
+]
+
+
+def _unit(path):
+    for name in reversed(path):
+        for pattern, unit in _UNITS:
+            if pattern.search(str(name).lower()):
+                return unit
+    return "count"
+
+
+def metrics_from(figures):
+    """Split what a script printed into the result's ``metrics`` and ``context``.
+
+    Every number becomes a metric named by its dotted path (``websockets.latency_ms.p99``),
+    with the unit its names give; anything else (labels, flags, lists) goes to ``context``
+    under the same path. The keys the result file carries itself (vendor, machine...) are left
+    out but for ``command``, which goes to ``context``.
+    """
+    metrics, context = {}, {}
+
+    def walk(value, path):
+        if isinstance(value, dict) and value:
+            for key, item in value.items():
+                walk(item, [*path, key])
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            metrics[".".join(path)] = {"value": value, "unit": _unit(path)}
+        else:
+            context[".".join(path)] = value
+
+    for key, value in figures.items():
+        if key == "command":
+            context["command"] = value
+        elif key not in _OWN_KEYS:
+            walk(value, [key])
+    return metrics, context
+
+
+def git_sha():
+    """HEAD's commit, suffixed ``-dirty`` if the tree (results aside) has changes."""
+
+    def git(*args):
+        return subprocess.run(
+            ["git", *args], cwd=BASE_DIR, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    sha = git("rev-parse", "HEAD")
+    dirty = git("status", "--porcelain", "--", ".", ":!bench/results")
+    return sha + ("-dirty" if dirty else "")
+
+
+def record(benchmark, vendor, metrics, context=None, *, machine_name=None, sha=None, at=None):
+    """Write ``bench/results/<benchmark>-<vendor>.json`` in the one schema bench/report.py reads.
+
+    ``metrics``: ``{name: {"value": number, "unit": str, "bound"?: ..., "samples"?: int,
+    "details"?: ...}}``; ``context``: anything else about the run (its ``command``). The
+    machine, commit and time are this run's unless given (files written before they were kept).
+    """
+    result = {
+        "benchmark": benchmark,
+        "vendor": vendor,
+        "machine": machine_name or machine(),
+        "git_sha": sha or git_sha(),
+        "recorded_at": at or datetime.now(UTC).isoformat(timespec="seconds"),
+        "metrics": metrics,
+    }
+    if context:
+        result["context"] = context
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{benchmark}-{vendor}.json"
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return path

@@ -6,7 +6,7 @@ Real processes: daphne receives the upload (multipart POST /imports/), an RQ wor
 Measured from the POST to the task's `succeeded`, against a floor measured in the same run:
 writing the same rows into the same table in one go (COPY FROM STDIN on PostgreSQL, one
 executemany on SQLite), rows already built in memory. The work-horse's peak RSS is its VmHWM.
-Prints one JSON object and writes it to bench/results/import_throughput-<vendor>.json.
+Prints one JSON object (bench/run.py records it).
 """
 
 import argparse
@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from harness import BASE_DIR, machine, setup_django, start_redis, summary
+from harness import machine, setup_django, start_redis, summary
 
 parser = argparse.ArgumentParser()
 parser.add_argument("vendor", choices=["sqlite", "postgres"])
@@ -153,9 +153,6 @@ finally:
 
 floor_s, flow_s = summary(floors), summary(flows)
 result = {
-    "command": f"python bench/import_throughput.py {options.vendor} --posts {options.posts}"
-    f" --runs {options.runs}",
-    "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
     "machine": machine(),
     "vendor": options.vendor,
     "posts": options.posts,
@@ -170,8 +167,3 @@ result = {
 }
 archive.unlink()
 print(json.dumps(result, indent=2))
-results = BASE_DIR / "bench" / "results"
-results.mkdir(exist_ok=True)
-(results / f"import_throughput-{options.vendor}.json").write_text(
-    json.dumps(result, indent=2) + "\n"
-)

@@ -2,11 +2,13 @@
 
     python bench/report.py [--check]
 
-Each row is one figure: its value per database, as a ratio against the baseline measured in the
-same run where there is one, the bound it is held to, and whether it is met. A p99 computed over
-fewer than 1,000 samples is shown but counted as not established. Everything between the
-``figures`` markers of RESULTS.md is replaced; the prose around it is kept. ``--check`` only
-says whether the file is up to date.
+Every file there is in the one schema `bench/harness.py`'s ``record`` writes (its figures under
+``metrics``, each ``{value, unit}``; labels and flags under ``context``), and this reads nothing
+else. Each row is one figure: its value per database, as a ratio against the baseline measured
+in the same run where there is one, the bound it is held to, and whether it is met. A p99
+computed over fewer than 1,000 samples is shown but counted as not established. Everything
+between the ``figures`` markers of RESULTS.md is replaced; the prose around it is kept.
+``--check`` only says whether the file is up to date.
 """
 
 import json
@@ -21,38 +23,54 @@ VENDORS = ("sqlite", "postgres")
 MIN_P99_SAMPLES = 1000
 
 
+class Result:
+    """One result file: ``value(name)`` of a metric, ``group(prefix)`` of the metrics named
+    ``prefix.*`` (by the rest of their name), ``note(name)`` of its context."""
+
+    def __init__(self, data):
+        self.vendor, self.metrics = data["vendor"], data["metrics"]
+        self.context = data.get("context", {})
+
+    def value(self, name):
+        metric = self.metrics.get(name)
+        return None if metric is None else metric["value"]
+
+    def group(self, prefix):
+        start = prefix + "."
+        return {
+            name.removeprefix(start): metric["value"]
+            for name, metric in self.metrics.items()
+            if name.startswith(start)
+        }
+
+    def note(self, name):
+        return self.context.get(name)
+
+
 def load(name, vendor):
     path = RESULTS / f"{name}-{vendor}.json"
-    return json.loads(path.read_text()) if path.exists() else None
-
-
-def dig(data, *keys):
-    for key in keys:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
+    return Result(json.loads(path.read_text())) if path.exists() else None
 
 
 def skewed_kill(data):
-    figure = dig(data, "killed_skewed_worker", "failed_after_kill_s")
+    figure = data.value("killed_skewed_worker.failed_after_kill_s")
     if figure is None:
         return "not measured", None
-    return f"{figure:.1f} s ({data['killed_skewed_worker']['offset']})", figure <= 60
+    return f"{figure:.1f} s ({data.note('killed_skewed_worker.offset')})", figure <= 60
 
 
 def full_redis(data):
-    alive = dig(data, "full_redis", "workers_alive_while_full")
-    resumed = dig(data, "full_redis", "workers_resumed_after_room_s")
+    alive = data.value("full_redis.workers_alive_while_full")
+    resumed = data.value("full_redis.workers_resumed_after_room_s")
     if alive is None or resumed is None:
         return "not measured", None
-    export = data["full_redis"]["running_export"]
+    export = data.note("full_redis.running_export")
     text = f"{alive} of 2 up, resumed in {resumed:.1f} s; running export {export}"
     return text, alive == 2 and resumed <= 10
 
 
 class Figure:
-    """One row: ``cell(data)`` gives (text, met: bool | None) for one vendor's JSON."""
+    """One row: ``cell(data)`` gives (text, met: bool | None) for one vendor's ``Result``."""
 
     def __init__(self, label, script, bound, cell, limit):
         self.label, self.script, self.bound, self.cell = label, script, bound, cell
@@ -87,36 +105,36 @@ def ratio(value, bound):
 
 def export_ratio(bound_pg, bound_sqlite):
     def cell(data):
-        bound = bound_pg if data["vendor"] == "postgres" else bound_sqlite
-        text, met = ratio(data.get("throughput_ratio"), bound)
-        floor, flow = dig(data, "floor_s", "median"), dig(data, "post_to_succeeded_s", "median")
-        return f"{text} ({flow:.2f} s vs floor {floor:.2f} s, {data['posts']:,} posts)", met
+        bound = bound_pg if data.vendor == "postgres" else bound_sqlite
+        text, met = ratio(data.value("throughput_ratio"), bound)
+        floor, flow = data.value("floor_s.median"), data.value("post_to_succeeded_s.median")
+        return f"{text} ({flow:.2f} s vs floor {floor:.2f} s, {data.value('posts'):,} posts)", met
 
     return cell
 
 
 def rss_growth(data):
-    growth = data.get("rss_growth_mb")
-    if "rss_growth_between" not in data:
+    growth = data.value("rss_growth_mb")
+    if data.note("rss_growth_between") is None:
         return f"{growth} MB, paths differ (not comparable)", None
     return f"{growth} MB", growth <= 30
 
 
 def progress_overhead(data):
-    value = data.get("progress_overhead")
+    value = data.value("progress_overhead")
     return f"{value * 100:+.1f} %", value <= 0.05
 
 
-def p99(samples_key, value_keys, bound, each_key=None):
-    """``each_key``: where the file keeps the p99 of each of its parts (bursts), if it has them."""
+def p99(samples_name, value_name, bound, each_name=None):
+    """``each_name``: the context entry with the p99 of each of its parts (bursts), if any."""
 
     def cell(data):
-        samples = dig(data, *samples_key)
-        value = dig(data, *value_keys)
+        samples = data.value(samples_name)
+        value = data.value(value_name)
         if value is None:
             return "not measured", None
         text = f"{value:.1f} ms over {samples:,} samples"
-        bursts = dig(data, *each_key) if each_key else None
+        bursts = data.note(each_name) if each_name else None
         if bursts and len(bursts) > 1:
             text += (
                 f" of {len(bursts)} bursts (each: " + ", ".join(f"{b:.1f}" for b in bursts) + ")"
@@ -129,7 +147,7 @@ def p99(samples_key, value_keys, bound, each_key=None):
 
 
 def per_socket(data):
-    ws = data["websockets"]
+    ws = data.group("websockets")
     kib, count = ws["rss_kib_per_connection"], ws["connections"]
     finals = f"{ws['final_states_received']}/{ws['exports']} finals"
     text = f"{kib} KiB × {count:,} sockets, {finals}"
@@ -140,12 +158,12 @@ def per_socket(data):
 
 def download(path, bound):
     def cell(data):
-        figures = data.get(path)
-        if figures is None:
+        figures, posts = data.group(path), data.value("posts")
+        if not figures:
             return "not measured", None
-        size = f"{figures['clients']} × {data['file_mb']} MB ({data['posts']:,} posts)"
-        met = figures["growth_mb"] <= bound if data["posts"] >= 1_000_000 else None
-        note = "" if data["posts"] >= 1_000_000 else "; smaller than 1M: not established"
+        size = f"{figures['clients']} × {data.value('file_mb')} MB ({posts:,} posts)"
+        met = figures["growth_mb"] <= bound if posts >= 1_000_000 else None
+        note = "" if posts >= 1_000_000 else "; smaller than 1M: not established"
         return f"+{figures['growth_mb']} MB, {size}{note}", met
 
     return cell
@@ -155,88 +173,91 @@ def upload(path, scenario, full_clients, full_mb):
     """Established only at the target's size: ``full_clients`` bodies of ``full_mb`` MB at once."""
 
     def cell(data):
-        figures = dig(data, path, scenario)
-        if figures is None:
+        figures = data.group(f"{path}.{scenario}")
+        if not figures:
             return "not measured", None
-        mb = data["upload_mb" if scenario == "uploads" else "anonymous_mb"]
-        answers = "/".join(figures["statuses"])
+        mb = data.value("upload_mb" if scenario == "uploads" else "anonymous_mb")
+        answers = "/".join(data.note(f"{path}.{scenario}.statuses"))
         text = f"+{figures['growth_mb']} MB, {figures['clients']} × {mb} MB ({answers})"
-        if not data.get("refuses_early"):
+        if not data.note("refuses_early"):
             text += ", request limits off"
         if figures["clients"] < full_clients or mb < full_mb:
             return text + f"; smaller than {full_clients} × {full_mb} MB: not established", None
-        return text, figures["growth_mb"] <= data["bound_mb"]
+        return text, figures["growth_mb"] <= data.value("bound_mb")
 
     return cell
 
 
-def flood_before(data, *keys):
+def flood_before(data, name):
     """The same figure measured on the code before issue 29's fix, if that run was kept."""
-    before = load("websocket_flood_before", data["vendor"])
-    value = dig(before, *keys)
+    before = load("websocket_flood_before", data.vendor)
+    value = None if before is None else before.value(name)
     return "" if value is None else f"; before the fix: {value:,}"
 
 
 def flood_rss(data):
-    growth = data["daphne_rss_growth_mb"]
-    flood = data["flood"]
-    sent = " + ".join(f"{mib:,} MiB of {size} frames" for size, mib in flood["mib_sent"].items())
+    growth = data.value("daphne_rss_growth_mb")
+    mib_sent = data.group("flood.mib_sent")
+    sent = " + ".join(f"{mib:,} MiB of {size} frames" for size, mib in mib_sent.items())
     before = flood_before(data, "daphne_rss_growth_mb")
-    return f"+{growth} MB ({sent} sent on {flood['flooders']} sockets){before} MB", growth <= 64
+    flooders = data.value("flood.flooders")
+    return f"+{growth} MB ({sent} sent on {flooders} sockets){before} MB", growth <= 64
 
 
 def flood_latency(data):
-    seen = data["bystander"]
+    seen = data.group("bystander")
     worst, gap = seen["latency_ms_max"], seen["longest_gap_ms"]
-    before = flood_before(data, "bystander", "latency_ms_max")
+    before = flood_before(data, "bystander.latency_ms_max")
     text = f"{worst} ms max over {seen['states']:,} states, longest gap {gap} ms{before} ms"
     return text, worst <= 1000 and gap <= 1000
 
 
 def flood_502(data):
-    answers = sum(data["bystander"]["answers"].values())
-    handshakes = data["handshakes"]
-    refused = handshakes["answers"].get("429", 0)
+    answers = sum(data.group("bystander.answers").values())
+    refused = data.group("handshakes.answers").get("429", 0)
     before = flood_before(data, "bystander_502")
     text = (
-        f"{data['bystander_502']} of {answers} answers; the flooder's"
-        f" {handshakes['attempted']:,} handshakes: {refused:,} × 429{before} × 502"
+        f"{data.value('bystander_502')} of {answers} answers; the flooder's"
+        f" {data.value('handshakes.attempted'):,} handshakes: {refused:,} × 429{before} × 502"
     )
-    return text, data["bystander_502"] == 0
+    return text, data.value("bystander_502") == 0
 
 
 def import_ratio(data):
-    text, met = ratio(data.get("throughput_ratio"), 3.0)
-    floor, flow = dig(data, "floor_s", "median"), dig(data, "post_to_succeeded_s", "median")
-    return f"{text} ({flow:.1f} s vs {data['floor']} {floor:.1f} s, {data['posts']:,} posts)", met
+    text, met = ratio(data.value("throughput_ratio"), 3.0)
+    floor, flow = data.value("floor_s.median"), data.value("post_to_succeeded_s.median")
+    posts = data.value("posts")
+    return f"{text} ({flow:.1f} s vs {data.note('floor')} {floor:.1f} s, {posts:,} posts)", met
 
 
 def import_rss(data):
-    rss = data.get("worker_peak_rss_mb")
-    return f"{rss} MB ({data['file_mb']} MB upload)", rss <= 150
+    rss = data.value("worker_peak_rss_mb")
+    return f"{rss} MB ({data.value('file_mb')} MB upload)", rss <= 150
 
 
 def job_overhead(data):
-    text, met = ratio(data.get("overhead_ratio"), 2.0)
-    worker, alone = data["cpu_ms_per_export_through_worker"], data["cpu_ms_per_export_in_process"]
+    text, met = ratio(data.value("overhead_ratio"), 2.0)
+    worker = data.value("cpu_ms_per_export_through_worker")
+    alone = data.value("cpu_ms_per_export_in_process")
     return f"{text} ({worker:.0f} ms vs {alone:.0f} ms of CPU)", met
 
 
 def suite_time(data):
     """Met within 5 minutes, with no failure and no skip but of the tests that need PostgreSQL
     (their faults, pg_terminate_backend, exist on no other database) in the SQLite run."""
-    wall, processes = data["wall_seconds"], data["test_processes"]
-    counts = f"{data['passed']} passed, {data['skipped']} skipped, {data['failed']} failed"
-    reasons = data.get("skip_reasons")
+    wall, processes = data.value("wall_seconds"), data.value("test_processes")
+    passed, skipped, failed = (data.value(name) for name in ("passed", "skipped", "failed"))
+    counts = f"{passed} passed, {skipped} skipped, {failed} failed"
+    reasons = data.group("skip_reasons")  # {reason: how many}
     by_design = (
-        reasons is not None
-        and data["vendor"] == "sqlite"
+        bool(reasons)
+        and data.vendor == "sqlite"
         and all(reason.startswith("needs PostgreSQL") for reason in reasons)
     )
-    if data["skipped"] and by_design:
+    if skipped and by_design:
         counts += ", the skipped need PostgreSQL"
     text = f"{wall / 60:.1f} min ({counts}; {processes} processes)"
-    return text, wall <= 300 and (not data["skipped"] or by_design) and not data["failed"]
+    return text, wall <= 300 and (not skipped or by_design) and not failed
 
 
 LARGE_POSTS = 5_000_000
@@ -244,7 +265,7 @@ LARGE_POSTS = 5_000_000
 
 def _at_scale(data, text, met):
     """Below 5M posts a page figure is shown but not established."""
-    posts = dig(data, "large", "posts")
+    posts = data.value("large.posts")
     if posts is None or posts < LARGE_POSTS:
         return f"{text}; {posts:,} posts, under 5M: not established", None
     return f"{text}; {posts:,} posts", met
@@ -252,10 +273,10 @@ def _at_scale(data, text, met):
 
 def page_growth(page, bound=1.3):
     def cell(data):
-        value = dig(data, "large_to_small", page)
+        value = data.value(f"large_to_small.{page}")
         if value is None:
             return "not measured", None
-        small, large = data["small"][f"{page}_ms"], data["large"][f"{page}_ms"]
+        small, large = data.value(f"small.{page}_ms"), data.value(f"large.{page}_ms")
         text, met = ratio(value, bound)
         return _at_scale(data, f"{text} ({large:.1f} ms vs {small:.1f} ms at 10k)", met)
 
@@ -263,8 +284,8 @@ def page_growth(page, bound=1.3):
 
 
 def page_median(data):
-    bound = 50 if data["vendor"] == "postgres" else 80
-    large = data["large"]
+    bound = 50 if data.vendor == "postgres" else 80
+    large = data.group("large")
     slowest = max(large[f"{page}_ms"] for page in ("timeline", "explore", "profile"))
     text = ", ".join(
         f"{page} {large[f'{page}_ms']:.1f}" for page in ("timeline", "explore", "profile")
@@ -276,22 +297,22 @@ def page_median(data):
 
 def page_ratio(key, numerator, bound, at_least=False):
     def cell(data):
-        value = dig(data, "large", key)
+        value = data.value(f"large.{key}")
         if value is None:
             return "not measured", None
-        text = f"{value:.2f} × ({numerator(data['large'])})"
+        text = f"{value:.2f} × ({numerator(data.group('large'))})"
         return _at_scale(data, text, value >= bound if at_least else value <= bound)
 
     return cell
 
 
 def json_floor(data):
-    value = data.get("json_floor_ratio")
+    value = data.value("json_floor_ratio")
     if value is None:
         return "no such floor (PostgreSQL only)", None
     text, met = ratio(value, 1.15)
-    floor, flow = dig(data, "json_floor_s", "median"), dig(data, "post_to_succeeded_s", "median")
-    return f"{text} ({flow:.2f} s vs {floor:.2f} s, {data['posts']:,} posts)", met
+    floor, flow = data.value("json_floor_s.median"), data.value("post_to_succeeded_s.median")
+    return f"{text} ({flow:.2f} s vs {floor:.2f} s, {data.value('posts'):,} posts)", met
 
 
 PAGE_FIGURES = [
@@ -344,7 +365,7 @@ PAGE_FIGURES = [
         "≥ 0.5 ×",
         page_ratio(
             "timeline_to_healthz_rps",
-            lambda d: f"{d['timeline_wrk']['rps']:.0f} vs {d['healthz_wrk']['rps']:.0f} req/s",
+            lambda d: f"{d['timeline_wrk.rps']:.0f} vs {d['healthz_wrk.rps']:.0f} req/s",
             0.5,
             at_least=True,
         ),
@@ -386,7 +407,7 @@ FIGURES = [
         "progress latency p99, one producer at 100/s",
         "progress_latency",
         "≤ 25 ms",
-        p99(("messages",), ("websocket_ms", "p99"), 25),
+        p99("messages", "websocket_ms.p99", 25),
         "the Task row's UPDATE before group_send, then daphne's hop (§4)",
     ),
     Figure(
@@ -394,10 +415,10 @@ FIGURES = [
         "websocket_burst",
         "≤ 50 ms",
         p99(
-            ("websockets", "messages"),
-            ("websockets", "latency_ms", "p99"),
+            "websockets.messages",
+            "websockets.latency_ms.p99",
             50,
-            each_key=("websockets", "burst_p99_ms"),
+            each_name="websockets.burst_p99_ms",
         ),
         "2 cores 98 % busy in a burst (work-horses, PostgreSQL, daphne at nice -5 as deployed,"
         " the load generator): every hop waits for one; daphne's full collections (0.5-1.3 s)"
@@ -408,8 +429,8 @@ FIGURES = [
         "websocket_burst",
         "≤ 50 ms",
         p99(
-            ("websockets", "message_burst", "deliveries"),
-            ("websockets", "message_burst", "latency_ms", "p99"),
+            "websockets.message_burst.deliveries",
+            "websockets.message_burst.latency_ms.p99",
             50,
         ),
         "from the message's timestamp to each of the recipient's 20 tabs: the INSERT, the count"
@@ -548,9 +569,15 @@ def provenance():
     lines = []
     for path in sorted(RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
-        command = data.get("command", "not recorded (written before bench/run.py kept it)")
-        when = data.get("recorded_at", "not recorded")
-        lines.append(f"| `{path.name}` | {data.get('machine', '?')} | {when} | `{command}` |")
+        command = data.get("context", {}).get(
+            "command", "not recorded (written before bench/run.py kept it)"
+        )
+        sha = data["git_sha"]
+        commit = sha[:7] + ("-dirty" if sha.endswith("-dirty") else "")
+        lines.append(
+            f"| {data['benchmark']} | {data['vendor']} | {data['machine']}"
+            f" | {commit} | {data['recorded_at']} | `{command}` |"
+        )
     return lines
 
 
@@ -567,8 +594,8 @@ def table():
             "",
             "Where each figure comes from:",
             "",
-            "| file | machine | recorded | command |",
-            "|---|---|---|---|",
+            "| benchmark | vendor | machine | commit | recorded | command |",
+            "|---|---|---|---|---|---|",
             *provenance(),
             "",
             END,

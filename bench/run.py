@@ -2,8 +2,9 @@
 
     python bench/run.py [--only NAME] [--vendors sqlite,postgres] [SCRIPT OPTIONS]
 
-Options it does not know go to the scripts (e.g. `--posts 20000` for a quick check); each JSON
-file records the command that produced it and when, and bench/report.py turns them into the
+Options it does not know go to the scripts (e.g. `--posts 20000` for a quick check). Each script
+prints its figures as JSON; `harness.record` writes them in the one result schema, with the
+machine, the commit, the time and the command, and bench/report.py turns the files into the
 figures table of RESULTS.md.
 
 PostgreSQL is the local server (BENCH_PG, default postgres://postgres@127.0.0.1:5432); it is
@@ -16,11 +17,11 @@ import shlex
 import socket
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
+from harness import metrics_from, record
+
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 # name of the results file -> (script, its arguments)
 BENCHMARKS = {
     "export_throughput": ("export_throughput", []),
@@ -60,7 +61,6 @@ def postgres_answers():
         return False
 
 
-RESULTS.mkdir(exist_ok=True)
 for name, (script, extra) in BENCHMARKS.items():
     if options.only and name != options.only:
         continue
@@ -85,8 +85,7 @@ for name, (script, extra) in BENCHMARKS.items():
             if "\n{" in result.stdout
             else result.stdout
         )
-        figures = json.loads(text)
-        figures["command"] = shlex.join(["python", *args])
-        figures["recorded_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        (RESULTS / f"{name}-{vendor}.json").write_text(json.dumps(figures, indent=2) + "\n")
-        print(json.dumps(figures, indent=2), flush=True)
+        metrics, context = metrics_from(json.loads(text))
+        context["command"] = shlex.join(["python", *args])
+        path = record(name, vendor, metrics, context)
+        print(path.read_text(), flush=True)
