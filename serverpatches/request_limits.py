@@ -64,6 +64,7 @@ def install():
     request.handleContentChunk = _wrap(request.handleContentChunk, _content_chunk)
     request.requestReceived = _wrap(request.requestReceived, _request_received)
     request.connectionLost = _wrap(request.connectionLost, _connection_lost)
+    _create_application.replaces = Server.create_application  # what versions.changed_copies reads
     Server.create_application = _create_application
     request.bodies_limited = True
 

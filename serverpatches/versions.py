@@ -51,6 +51,9 @@ def changed_copies(copies):
         function = importlib.import_module(module)
         for attribute in name.split("."):
             function = getattr(function, attribute)
+        # Once patched, the attribute is the copy: compare daphne's own, which it replaces
+        # (a wrapper made with functools.wraps is unwrapped by inspect itself).
+        function = getattr(function, "replaces", function)
         if fingerprint(function) != recorded:
             changed.append(f"{name} differs from the copy it replaces")
     return changed

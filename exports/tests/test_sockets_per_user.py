@@ -40,7 +40,10 @@ def task_socket(web, user):
 
 
 def snapshot(ws):
-    return json.loads(ws.recv(timeout=10))["type"] == "snapshot"
+    """Read the snapshot (tasks, then the other event sources' parts) up to its end marker."""
+    while json.loads(ws.recv(timeout=10))["type"] != "snapshot":
+        pass
+    return True
 
 
 @pytest.mark.fault

@@ -16,7 +16,7 @@ from microblog.mail import EMAIL_FAILURES_KEY
 from testkit.processes import private_port
 
 EVERY_CLIENT = r"""
-import asyncio, json
+import asyncio, json, types
 from concurrent.futures import ThreadPoolExecutor
 
 import django
@@ -44,6 +44,7 @@ async def watch():
 
     class Page:
         unfinished = set()
+        scope = {"user": types.SimpleNamespace(pk=0)}  # the watch keeps sockets by user
 
         async def renew(self):
             renewed.set()
