@@ -66,7 +66,10 @@ def test_a_socket_that_keeps_sending_is_closed_before_daphne_holds_its_frames(we
         ws.recv(timeout=10)  # the close, if it has not come yet (a timeout: it never does)
     growth = peak_rss_mb(web.pid) - daphne_rss
 
-    assert ws.close_code == FLOODING, f"open after {sent / 2**20:.0f} MB, daphne +{growth:.0f} MB"
+    # Closed, not left open (unpatched, it stays open past 96 MB): with 4008, or with no code at
+    # all when the client, still writing, gets the TCP reset before it reads the close frame.
+    closed = ws.close_code in (FLOODING, CloseCode.ABNORMAL_CLOSURE)
+    assert closed, f"open after {sent / 2**20:.0f} MB, daphne +{growth:.0f} MB"
     assert growth < RSS_GROWTH_MB
     with open_socket(web, user):  # the user's other pages still connect
         pass
