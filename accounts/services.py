@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from redis.exceptions import RedisError
 from rq import Retry
 
-from microblog import redis_clients
+import redis_clients
 
 logger = logging.getLogger(__name__)
 

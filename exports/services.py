@@ -18,14 +18,14 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 
+import redis_clients
 from exports import reasons, transitions
 from exports.kinds import EXPORT_POSTS, TaskKind
 from exports.models import Task
-from microblog import redis_clients
 from microblog.models import Post
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    from django.contrib.auth.base_user import AbstractBaseUser as User
 
 logger = logging.getLogger(__name__)
 

@@ -40,10 +40,10 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+import redis_clients
 from exports import notifications
 from exports.models import Task
 from exports.payloads import task_state
-from microblog import redis_clients
 
 logger = logging.getLogger(__name__)
 

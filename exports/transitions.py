@@ -27,7 +27,7 @@ from exports.progress import Broadcaster, publish
 from microblog.database_outage import wait_for_database, went_away
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    from django.contrib.auth.base_user import AbstractBaseUser as User
 
 logger = logging.getLogger(__name__)
 

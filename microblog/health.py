@@ -17,7 +17,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from microblog import redis_clients, redis_topology
+import redis_clients
+from redis_clients import topology as redis_topology
 
 OK = "ok"
 

@@ -5,7 +5,7 @@ import logging
 import redis
 from django.core.mail.backends import filebased, smtp
 
-from microblog import redis_clients
+import redis_clients
 
 logger = logging.getLogger(__name__)
 

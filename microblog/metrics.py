@@ -44,8 +44,9 @@ from prometheus_client.core import (
 )
 from prometheus_client.utils import floatToGoString
 
-from microblog import redis_clients, redis_topology
+import redis_clients
 from microblog.mail import EMAIL_FAILURES_KEY
+from redis_clients import topology as redis_topology
 
 logger = logging.getLogger(__name__)
 

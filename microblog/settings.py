@@ -6,7 +6,7 @@ from pathlib import Path
 import environ
 
 from microblog.config import REQUIRED, Config
-from microblog.redis_clients import RedisConfig
+from redis_clients import RedisConfig
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # local state: SQLite database, mail, pid files
@@ -166,7 +166,7 @@ WHITENOISE_AUTOREFRESH = not STATIC_MANIFEST
 # embedded server and set REDIS_URL; standalone commands fall back to the conventional local one.
 REDIS_URL = config.url("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Redis Sentinel, when REDIS_SENTINELS is set, replaces REDIS_URL for every client of the site:
-# all of them are built by microblog/redis_clients.py from REDIS (docs/operations.md
+# all of them are built by redis_clients/__init__.py from REDIS (docs/operations.md
 # "Redis: managed, or Sentinel").
 REDIS_SENTINELS = config.addresses("REDIS_SENTINELS", default=[])
 REDIS_SENTINEL_MASTER = config.str("REDIS_SENTINEL_MASTER", default="")

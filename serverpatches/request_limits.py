@@ -191,9 +191,12 @@ def _page(status, limit, language):
             message = _("Nothing arrived for a while, so the server stopped waiting.")
             back = None
         elif limit == settings.IMPORT_MAX_BYTES:
-            from imports.views import too_large_message
-
-            title, message, back = _("File too large"), too_large_message(), IMPORT_PATH
+            # The import page's own sentence (imports/views.py), one catalog entry for both:
+            # the server's patches import no app.
+            message = _("This file is too large: archives are limited to %(limit)s.") % {
+                "limit": filesizeformat(limit)
+            }
+            title, back = _("File too large"), IMPORT_PATH
         else:
             title = _("Request too large")
             message = _("Requests are limited to %(limit)s.") % {"limit": filesizeformat(limit)}

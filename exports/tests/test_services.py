@@ -9,7 +9,7 @@ from exports import reasons, services
 from exports.models import Task
 from exports.reconciliation import reconcile_active_tasks
 from microblog.embedded_redis import EmbeddedRedis
-from microblog.redis_clients import RedisConfig
+from redis_clients import RedisConfig
 from testkit.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -15,7 +15,7 @@ from exports.progress import Broadcaster
 from exports.tests.websockets import communicator, connected_past_snapshot, run
 from exports.transitions import TRANSITIONS, IllegalTransition
 from microblog.embedded_redis import EmbeddedRedis
-from microblog.redis_clients import RedisConfig
+from redis_clients import RedisConfig
 from testkit.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from microblog.embedded_redis import EmbeddedRedis
-from microblog.redis_clients import RedisConfig
+from redis_clients import RedisConfig
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Every Redis client of the site follows REDIS_SENTINELS, when set (microblog/redis_clients.py).
+"""Every Redis client of the site follows REDIS_SENTINELS, when set (redis_clients/__init__.py).
 
 A child process is configured with sentinels where none answers, and REDIS_URL at a live Redis:
 a client that still read REDIS_URL would reach it. None may.

@@ -14,7 +14,7 @@ import redis
 from django.conf import settings
 from prometheus_client.core import GaugeMetricFamily
 
-from microblog import redis_clients
+import redis_clients
 
 OK = "ok"
 
