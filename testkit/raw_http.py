@@ -15,11 +15,16 @@ from django.test import Client
 CSRF_TOKEN = "rawhttpcsrftoken0123456789abcdef"  # any 32 characters; sent as cookie and header
 
 
-def session_cookie(user):
-    """``sessionid=…`` of a fresh session logged in as ``user``."""
+def session_id(user):
+    """The id of a fresh session logged in as ``user``."""
     client = Client()
     client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}"
+    return client.cookies["sessionid"].value
+
+
+def session_cookie(user):
+    """``sessionid=…`` of a fresh session logged in as ``user``."""
+    return f"sessionid={session_id(user)}"
 
 
 def browser_headers(port, cookie):

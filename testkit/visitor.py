@@ -28,6 +28,13 @@ def open_websocket(base_url, session_id, timeout=10, path="/ws/tasks/"):
     )
 
 
+def read_past_snapshot(ws, timeout=10):
+    """Read a connection's snapshot (its tasks, then the other event sources' parts) up to its
+    end marker."""
+    while json.loads(ws.recv(timeout=timeout))["type"] != "snapshot":
+        pass
+
+
 class Visitor:
     """One browser's session against ``base_url``; every state change carries its CSRF token."""
 

@@ -1,17 +1,14 @@
 """One user holds at most WEBSOCKETS_PER_USER task sockets in a daphne; one more is closed with a
 code the page does not retry at once (exports/consumers.py, static/js/tasks.js)."""
 
-import json
-from contextlib import contextmanager
-
 import pytest
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 
 from exports.consumers import TOO_MANY_SOCKETS
 from testkit import processes
 from testkit.browser import log_in
-from testkit.raw_http import session_cookie
+from testkit.raw_http import session_id
+from testkit.visitor import open_websocket, read_past_snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,22 +24,12 @@ def web(redis_client, media_root, tmp_path):
     process.stop()
 
 
-@contextmanager
 def task_socket(web, user):
-    with connect(
-        web.url.replace("http://", "ws://") + "/ws/tasks/",
-        origin=web.url,
-        additional_headers={"Cookie": session_cookie(user)},
-        open_timeout=10,
-        close_timeout=5,
-    ) as ws:
-        yield ws
+    return open_websocket(web.url, session_id(user))
 
 
 def snapshot(ws):
-    """Read the snapshot (tasks, then the other event sources' parts) up to its end marker."""
-    while json.loads(ws.recv(timeout=10))["type"] != "snapshot":
-        pass
+    read_past_snapshot(ws)
     return True
 
 

@@ -2,17 +2,16 @@
 (serverpatches/websocket_frames.py)."""
 
 import contextlib
-import json
 
 import psutil
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
-from websockets.sync.client import connect
 
 from serverpatches.websocket_frames import FLOODING, MAX_MESSAGE_BYTES
 from testkit.processes import peak_rss_mb
-from testkit.raw_http import session_cookie
+from testkit.raw_http import session_id
+from testkit.visitor import open_websocket, read_past_snapshot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
@@ -23,15 +22,8 @@ RSS_GROWTH_MB = 32  # unpatched, the queued frames alone would take more than tw
 
 @contextlib.contextmanager
 def open_socket(web, user):
-    with connect(
-        web.url.replace("http://", "ws://") + "/ws/tasks/",
-        origin=web.url,
-        additional_headers={"Cookie": session_cookie(user)},
-        open_timeout=10,
-        close_timeout=5,
-    ) as ws:
-        while json.loads(ws.recv(timeout=10))["type"] != "snapshot":
-            pass  # the snapshot's parts (unread messages) before its end marker
+    with open_websocket(web.url, session_id(user)) as ws:
+        read_past_snapshot(ws)
         yield ws
 
 
