@@ -30,11 +30,11 @@ redis_server = start_redis()
 setup_django(options.vendor, EXPORTS_PER_HOUR=0)
 
 import redis  # noqa: E402
-from redis.exceptions import OutOfMemoryError  # noqa: E402
 
 from exports.models import Task  # noqa: E402
 from exports.services import TaskError, export_launch  # noqa: E402
 from testkit import processes  # noqa: E402
+from testkit.redis_memory import fill_redis  # noqa: E402
 from testkit.waiting import wait_until  # noqa: E402
 
 out = Path(tempfile.mkdtemp(prefix="bench-clock-memory-"))
@@ -84,13 +84,7 @@ def full_redis():
     try:
         running = export_launch(user=users[1])
         wait_until(lambda: status(running) == Task.Status.RUNNING, 60, 0.01)
-        client.config_set("maxmemory", client.info("memory")["used_memory"] + 256 * 1024)
-        for i in range(10_000):
-            try:
-                client.set(f"filler:{i}", b"x" * 64 * 1024)
-            except OutOfMemoryError:
-                break
-        client.config_set("maxmemory", client.info("memory")["used_memory"] // 2)
+        fill_redis(client)
         full = time.monotonic()
         said = "Redis is full and refuses writes"
         wait_until(lambda: all(said in w.output() or not w.alive() for w in workers), 120)

@@ -17,31 +17,13 @@ from microblog.seeding import seed_posts
 from testkit import processes
 from testkit.factories import PASSWORD
 from testkit.processes import FAST_DETECTION
+from testkit.redis_memory import fill_redis
 from testkit.visitor import Visitor
 from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.slow]
 
 FULL = "Redis is full and refuses writes"
-
-
-def fill(client):
-    """Write until Redis refuses, with maxmemory a little over what it held.
-
-    Redis counts the refused command's own bytes: once it has refused a large write, small
-    ones still fit. maxmemory is then lowered to half of what Redis holds, so every write,
-    however small, is refused until there is room again."""
-    client.config_set("maxmemory", client.info("memory")["used_memory"] + 256 * 1024)
-    for i in range(10_000):
-        try:
-            client.set(f"filler:{i}", b"x" * 64 * 1024)
-        except OutOfMemoryError:
-            break
-    else:
-        raise AssertionError("Redis never said it was full")
-    client.config_set("maxmemory", client.info("memory")["used_memory"] // 2)
-    with pytest.raises(OutOfMemoryError):
-        client.hset("filler:small", "a", "b")
 
 
 def test_workers_ride_out_a_full_redis_and_resume_once_there_is_room(
@@ -70,7 +52,9 @@ def test_workers_ride_out_a_full_redis_and_resume_once_there_is_room(
         horse = processes.work_horse_pid(busy)
         os.kill(horse, signal.SIGSTOP)  # mid-export while Redis fills up
 
-        fill(client)
+        fill_redis(client)
+        with pytest.raises(OutOfMemoryError):  # every write, however small
+            client.hset("filler:small", "a", "b")
         full_at = time.monotonic()
         # Each worker hits the refusal (a beat, a dequeue), or quits on it.
         wait_until(lambda: all(FULL in w.output() or not w.alive() for w in workers), 60)
