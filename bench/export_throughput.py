@@ -41,6 +41,7 @@ from django.test import Client  # noqa: E402
 from exports.models import Task  # noqa: E402
 from exports.streaming import POSTGRES_COPY, SQLITE_SELECT  # noqa: E402
 from microblog.models import Post  # noqa: E402
+from testkit.export_formats import POSTGRES_FORMATTED  # noqa: E402
 from testkit.processes import Process  # noqa: E402
 
 big = user_with_posts("bench_big", options.posts)
@@ -53,15 +54,6 @@ media = out / "media"
 # writing to a file. On PostgreSQL that is the to_char formatting the export used before it
 # rewrote PostgreSQL's own JSON timestamps; the second floor (json_floor) is the cheapest JSON
 # PostgreSQL makes, json_build_object's own rendering, which the export now streams.
-POSTGRES_FORMATTED = """
-COPY (
-    SELECT json_build_object(
-        'body', body,
-        'timestamp', to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-    )
-    FROM {table} WHERE author_id = {author_id} ORDER BY timestamp, id
-) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')
-"""
 FLOOR_SQL = {
     "postgres": POSTGRES_FORMATTED.format(table=table, author_id=big.pk),
     "sqlite": SQLITE_SELECT.format(table=table).replace("author_id = ?", f"author_id = {big.pk}"),

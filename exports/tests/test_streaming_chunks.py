@@ -14,6 +14,7 @@ from django.db import connection
 
 from exports import streaming
 from microblog.models import Post
+from testkit.export_formats import POSTGRES_FORMATTED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,19 +81,6 @@ def test_a_page_ending_exactly_at_the_last_post(user, small_pages):
 
 def test_no_posts_no_chunks(user, small_pages):
     assert _chunks(streaming.post_json_lines(user.pk)) == []
-
-
-# The export's bytes as PostgreSQL's to_char formatted them before the stream rewrote its
-# cheaper output: what the stream must still produce.
-POSTGRES_FORMATTED = """
-COPY (
-    SELECT json_build_object(
-        'body', body,
-        'timestamp', to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-    )
-    FROM {table} WHERE author_id = {author_id} ORDER BY timestamp, id
-) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')
-"""
 
 
 def _single_statement(user):
