@@ -44,10 +44,10 @@ RUN SECRET_KEY=collectstatic-build-only DEBUG=false STATIC_MANIFEST=true \
 USER microblog:microblog
 EXPOSE 8000
 
-# Checks what this container runs (microblog/probe.py): daphne's /healthz on daphne's own port,
+# Checks what this container runs (ops/probe.py): daphne's /healthz on daphne's own port,
 # or a worker's own heartbeat (a dead or frozen worker is unhealthy). No curl in slim images.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-m", "microblog.probe"]
+    CMD ["python", "-m", "ops.probe"]
 
 # Twisted's endpoint string, for a listen backlog above its default 50 (docs/reliability.md).
 CMD ["daphne", "-e", "tcp:port=8000:interface=0.0.0.0:backlog=1024", "--proxy-headers", "microblog.asgi:application"]

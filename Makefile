@@ -29,13 +29,13 @@ var/dev.env: | $(PY)
 # Procfile.dev restarts a process that dies (honcho alone would stop them all); `--env
 # /dev/null`: settings.py reads var/dev.env itself. Links in e-mails follow PORT unless SITE_URL
 # is set.
-# Ctrl-C stops everything and exits 0 (microblog/embedded_redis.py keeps it away from make).
+# Ctrl-C stops everything and exits 0 (devtools/embedded_redis.py keeps it away from make).
 run: $(VENV)/.runtime var/dev.env
 	@mkdir -p var
 	@$(PY) manage.py migrate --noinput
 	@echo "Starting Microblog on http://127.0.0.1:$(PORT) (daphne + RQ worker; Ctrl-C stops everything)"
 	@SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
-		$(PY) -m microblog.embedded_redis \
+		$(PY) -m devtools.embedded_redis \
 		honcho start --procfile Procfile.dev --env /dev/null --port $(PORT) web worker
 
 # The suite mostly waits on the servers, workers and browsers it starts, so it runs in

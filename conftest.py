@@ -8,9 +8,9 @@ import redis
 from django.conf import settings
 from django.utils import translation
 
-from exports.tests.websockets import handshake_headers
-from microblog.embedded_redis import EmbeddedRedis
+from devtools.embedded_redis import EmbeddedRedis
 from testkit import processes
+from testkit.communicators import handshake_headers
 from testkit.factories import PASSWORD, UserFactory
 from testkit.missing import missing
 

@@ -4,7 +4,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from exports.models import Task
+from usertasks.models import Task
 
 
 @admin.register(User)

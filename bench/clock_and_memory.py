@@ -31,11 +31,12 @@ setup_django(options.vendor, EXPORTS_PER_HOUR=0)
 
 import redis  # noqa: E402
 
-from exports.models import Task  # noqa: E402
-from exports.services import TaskError, export_launch  # noqa: E402
+from exports.services import export_launch  # noqa: E402
 from testkit import processes  # noqa: E402
 from testkit.redis_memory import fill_redis  # noqa: E402
 from testkit.waiting import wait_until  # noqa: E402
+from usertasks.models import Task  # noqa: E402
+from usertasks.services import TaskError  # noqa: E402
 
 out = Path(tempfile.mkdtemp(prefix="bench-clock-memory-"))
 media = out / "media"

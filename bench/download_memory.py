@@ -42,9 +42,9 @@ setup_django(options.vendor, MEDIA_ROOT=media, STATIC_MANIFEST="false")
 import psutil  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from exports.models import Task  # noqa: E402
 from testkit.nginx import ACCEL_PREFIX, start_nginx  # noqa: E402
 from testkit.processes import start_daphne  # noqa: E402
+from usertasks.models import Task  # noqa: E402
 
 MB = 2**20
 owner = user_with_posts("bench_big", options.posts)

@@ -17,8 +17,8 @@ from django.contrib.auth import get_user_model  # noqa: E402
 
 from exports.jobs import export_posts  # noqa: E402
 from exports.kinds import EXPORT_POSTS  # noqa: E402
-from exports.models import Task  # noqa: E402
-from exports.transitions import create_task  # noqa: E402
+from usertasks.models import Task  # noqa: E402
+from usertasks.transitions import create_task  # noqa: E402
 
 user = get_user_model().objects.get(username=username)
 Task.objects.filter(user=user).delete()

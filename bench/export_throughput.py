@@ -38,11 +38,11 @@ setup_django(options.vendor, EXPORTS_PER_HOUR=0)
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from exports.models import Task  # noqa: E402
+from blog.models import Post  # noqa: E402
 from exports.streaming import POSTGRES_COPY, SQLITE_SELECT  # noqa: E402
-from microblog.models import Post  # noqa: E402
 from testkit.export_formats import POSTGRES_FORMATTED  # noqa: E402
 from testkit.processes import Process  # noqa: E402
+from usertasks.models import Task  # noqa: E402
 
 big = user_with_posts("bench_big", options.posts)
 small = user_with_posts("bench_small", 10_000)

@@ -61,7 +61,7 @@ def setup_django(vendor, **env):
 
 def start_redis():
     """A private embedded Redis for the run; REDIS_URL is set for this process and children."""
-    from microblog.embedded_redis import EmbeddedRedis
+    from devtools.embedded_redis import EmbeddedRedis
 
     server = EmbeddedRedis().start()
     os.environ["REDIS_URL"] = server.url
@@ -72,8 +72,8 @@ def user_with_posts(username, count):
     """A user with exactly ``count`` posts (seeded once, reused by later runs)."""
     from django.contrib.auth import get_user_model
 
-    from microblog.models import Post
-    from microblog.seeding import seed_posts
+    from blog.models import Post
+    from blog.seeding import seed_posts
 
     user, _ = get_user_model().objects.get_or_create(
         username=username, defaults={"email": f"{username}@example.com"}

@@ -30,10 +30,10 @@ setup_django(options.vendor, EXPORTS_PER_HOUR=0)
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from exports.models import Task  # noqa: E402
-from microblog.models import Post  # noqa: E402
+from blog.models import Post  # noqa: E402
 from testkit import processes  # noqa: E402
 from testkit.visitor import Visitor  # noqa: E402
+from usertasks.models import Task  # noqa: E402
 
 PASSWORD = "bench-import-password"
 WORDS = 'hello "quoted" back\\slash café 🎉 tab\there Привет こんにちは line\u2028sep'.split(" ")

@@ -34,9 +34,9 @@ from django.db import connection  # noqa: E402
 
 from exports.jobs import export_posts  # noqa: E402
 from exports.kinds import EXPORT_POSTS  # noqa: E402
-from exports.models import Task  # noqa: E402
 from exports.services import export_launch  # noqa: E402
-from exports.transitions import create_task  # noqa: E402
+from usertasks.models import Task  # noqa: E402
+from usertasks.transitions import create_task  # noqa: E402
 
 out = Path(tempfile.mkdtemp(prefix="bench-job-overhead-"))
 users = [user_with_posts(f"bench_jo{i:03d}", options.posts) for i in range(options.exports)]

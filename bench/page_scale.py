@@ -56,8 +56,8 @@ from django.db import transaction  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from sessions import users_with_sessions  # noqa: E402
 
-from microblog.models import Follow, Post  # noqa: E402
-from microblog.seeding import seed_posts  # noqa: E402
+from blog.models import Follow, Post  # noqa: E402
+from blog.seeding import seed_posts  # noqa: E402
 from testkit.processes import start_daphne  # noqa: E402
 
 out = Path(tempfile.mkdtemp(prefix="bench-pages-"))

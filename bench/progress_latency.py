@@ -35,9 +35,9 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from exports.kinds import EXPORT_POSTS  # noqa: E402
-from exports.models import Task  # noqa: E402
-from exports.transitions import create_task  # noqa: E402
 from testkit.processes import start_daphne  # noqa: E402
+from usertasks.models import Task  # noqa: E402
+from usertasks.transitions import create_task  # noqa: E402
 
 out = Path(tempfile.mkdtemp(prefix="bench-latency-"))
 user, _ = get_user_model().objects.get_or_create(username="bench_latency")

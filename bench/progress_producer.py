@@ -11,9 +11,9 @@ from harness import setup_django
 vendor, task_id, count, rate = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 setup_django(vendor)
 
-from exports.models import Task  # noqa: E402
-from exports.progress import Broadcaster  # noqa: E402
-from exports.transitions import move, report_progress  # noqa: E402
+from usertasks.models import Task  # noqa: E402
+from usertasks.progress import Broadcaster  # noqa: E402
+from usertasks.transitions import move, report_progress  # noqa: E402
 
 task = Task.objects.get(pk=task_id)
 broadcaster = Broadcaster()

@@ -42,10 +42,10 @@ setup_django(options.vendor, MEDIA_ROOT=media, STATIC_MANIFEST="false")
 import psutil  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 
-from exports.models import Task  # noqa: E402
 from testkit.nginx import start_nginx  # noqa: E402
 from testkit.processes import start_daphne  # noqa: E402
 from testkit.raw_http import browser_headers, session_cookie  # noqa: E402
+from usertasks.models import Task  # noqa: E402
 
 MB = 2**20
 BLOCK = b"x" * MB

@@ -27,9 +27,9 @@ setup_django(options.vendor, EXPORTS_PER_HOUR=0)
 
 from sessions import users_with_sessions  # noqa: E402
 
-from exports.models import Task  # noqa: E402
-from microblog.models import Follow, Post  # noqa: E402
+from blog.models import Follow, Post  # noqa: E402
 from testkit.processes import start_daphne  # noqa: E402
+from usertasks.models import Task  # noqa: E402
 
 out = Path(tempfile.mkdtemp(prefix="bench-web-"))
 CSRF = "b" * 32

@@ -55,10 +55,10 @@ import websockets  # noqa: E402
 from sessions import users_with_sessions  # noqa: E402
 
 from exports.kinds import EXPORT_POSTS  # noqa: E402
-from exports.models import Task  # noqa: E402
-from exports.transitions import create_task  # noqa: E402
 from testkit import nginx  # noqa: E402
 from testkit.processes import free_port, start_daphne, wait_for_port  # noqa: E402
+from usertasks.models import Task  # noqa: E402
+from usertasks.transitions import create_task  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPORTS_PER_SECOND = 10

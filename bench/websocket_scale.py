@@ -66,9 +66,9 @@ setup_django(options.vendor, EXPORTS_PER_HOUR=0, MESSAGES_PER_HOUR=0)
 import websockets  # noqa: E402
 from sessions import users_with_sessions  # noqa: E402
 
-from exports.models import Task  # noqa: E402
 from private_messages.models import Message  # noqa: E402
 from testkit.processes import Process, start_daphne  # noqa: E402
+from usertasks.models import Task  # noqa: E402
 
 out = Path(tempfile.mkdtemp(prefix="bench-ws-"))
 users, sessions = users_with_sessions("bench_ws", options.clients)

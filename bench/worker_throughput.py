@@ -24,9 +24,9 @@ options = parser.parse_args()
 redis_server = start_redis()
 setup_django(options.vendor, EXPORTS_PER_HOUR=0)
 
-from exports.models import Task  # noqa: E402
 from exports.services import export_launch  # noqa: E402
 from testkit.processes import Process  # noqa: E402
+from usertasks.models import Task  # noqa: E402
 
 out = Path(tempfile.mkdtemp(prefix="bench-workers-"))
 users = [user_with_posts(f"bench_w{i:03d}", options.posts) for i in range(options.users)]

@@ -6,9 +6,10 @@ class ExportsConfig(AppConfig):
 
     def ready(self):
         from exports import (
-            notifications,
+            kinds,  # noqa: F401 - registers the export_posts task kind
             retention,  # noqa: F401 - connects its signal receiver
         )
-        from exports.task_events import TaskEvents
+        from exports.metrics import export_histograms
+        from ops.metrics import register_source
 
-        notifications.register(TaskEvents())
+        register_source("database", export_histograms)

@@ -11,15 +11,15 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from rq.timeouts import JobTimeoutException
 
-from exports import reasons
+from blog.models import Post
 from exports.emails import send_export_email
-from exports.models import Task
 from exports.partials import create_partial
-from exports.progress import Broadcaster, Throttle
 from exports.streaming import post_json_lines
-from exports.transitions import TaskNoLongerActive, move, record_failure, report_progress
-from microblog.logging import logs_task
-from microblog.models import Post
+from ops.logging import logs_task
+from usertasks import reasons
+from usertasks.models import Task
+from usertasks.progress import Broadcaster, Throttle
+from usertasks.transitions import TaskNoLongerActive, move, record_failure, report_progress
 
 logger = logging.getLogger(__name__)
 

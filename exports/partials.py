@@ -14,6 +14,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from usertasks.reconciliation import still_active
+
 logger = logging.getLogger(__name__)
 
 SEPARATOR = "-"
@@ -62,3 +64,13 @@ def _unlink(paths: Iterable[Path]) -> int:
     if removed:
         logger.info("removed %d unfinished export file(s)", removed)
     return removed
+
+
+def clean_up_export(task) -> None:
+    """The export kind's ``cleanup``: once its task is over, no unfinished file of it stays."""
+    discard_partials_of(task.pk)
+
+
+def sweep_orphan_partials() -> None:
+    """The export kind's ``sweep``: unfinished files whose task is no longer active."""
+    discard_orphan_partials(still_active)

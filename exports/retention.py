@@ -1,21 +1,18 @@
-"""Export files: kept EXPORT_RETENTION_DAYS days (workers purge older ones hourly), deleted with
-their Task row (a user's deletion takes their tasks along), and swept when no row claims them."""
+"""Export files: kept EXPORT_RETENTION_DAYS days (workers purge older ones hourly, the kind's
+``hourly`` hook), and swept when no row claims them. A deleted Task row takes its file along
+(usertasks/results.py)."""
 
 import logging
 import re
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.db.models.signals import post_delete
-from django.dispatch import receiver
 from django.utils import timezone
 
-from exports import reasons, transitions
-from exports.models import Task
 from exports.partials import partials_dir
+from usertasks.models import Task
+from usertasks.results import purge_task_file
 
 logger = logging.getLogger(__name__)
 
@@ -37,25 +34,6 @@ def purge_expired_exports(*, now: datetime | None = None) -> int:
         logger.info("purged %d expired export file(s)", purged)
     sweep_orphan_exports(now=now)
     return purged
-
-
-def purge_task_file(*, task: Task, by_staff: bool) -> bool:
-    """Delete ``task``'s file now (retention, or staff in the admin); False if already gone.
-    Its owner is told which of the two it was."""
-    if not task.result or task.purged_at:
-        return False
-    task.result.delete(save=False)
-    if by_staff:
-        return transitions.record_purge(task, notice_code=reasons.FILE_DELETED_BY_STAFF)
-    return transitions.record_purge(task, notice_code=reasons.FILE_EXPIRED)
-
-
-@receiver(post_delete, sender=Task, dispatch_uid="exports.retention.delete_file_with_its_task")
-def delete_file_with_its_task(sender, instance: Task, **kwargs) -> None:
-    """A deleted Task row (its user deleted, in the admin or elsewhere) takes its file along,
-    once the deletion is committed: a rolled-back deletion keeps both."""
-    if instance.result and not instance.purged_at:
-        transaction.on_commit(partial(default_storage.delete, instance.result.name))
 
 
 def sweep_orphan_exports(*, now: datetime | None = None) -> int:

@@ -11,7 +11,7 @@ import select
 
 from django.db import connection
 
-from microblog.models import Post
+from blog.models import Post
 
 BATCH = 2000  # posts per chunk handed to the writer (PostgreSQL)
 PAGE = 2000  # posts per keyset page, concatenated by SQLite into one chunk

@@ -1,27 +1,10 @@
-from django.urls import path, register_converter
+from django.urls import path
 
+import usertasks.urls  # noqa: F401 - registers the task_id path converter
 from exports import views
-
-
-class TaskIdConverter:
-    """Task ids are RQ job ids we mint as uuid4 hex; anything else is simply not found."""
-
-    regex = "[0-9a-f]{32}"
-
-    def to_python(self, value):
-        return value
-
-    def to_url(self, value):
-        return value
-
-
-register_converter(TaskIdConverter, "task_id")
 
 app_name = "exports"
 urlpatterns = [
     path("", views.exports, name="exports"),
-    path("<task_id:task_id>/status", views.status, name="status"),
     path("<task_id:task_id>/download", views.download, name="download"),
-    path("<task_id:task_id>/cancel", views.cancel, name="cancel"),
-    path("<task_id:task_id>/dismiss", views.dismiss, name="dismiss"),
 ]

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 import ijson
 
+from blog.models import POST_MAX_LENGTH
 from imports import reasons
-from microblog.models import POST_MAX_LENGTH
 
 CHUNK = 1 << 20  # bytes per read; also the longest value (string, number) an archive may hold
 MAX_DEPTH = 32

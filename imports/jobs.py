@@ -19,15 +19,15 @@ from django.conf import settings
 from django.utils import timezone
 from rq.timeouts import JobTimeoutException
 
-from exports import reasons
-from exports.models import Task
-from exports.progress import Broadcaster, Throttle
-from exports.transitions import TaskNoLongerActive, move, record_failure, report_progress
 from imports import publishing, uploads
 from imports import reasons as import_reasons
 from imports.archive import ArchiveError, read_posts
 from imports.models import ImportRun
-from microblog.logging import logs_task
+from ops.logging import logs_task
+from usertasks import reasons
+from usertasks.models import Task
+from usertasks.progress import Broadcaster, Throttle
+from usertasks.transitions import TaskNoLongerActive, move, record_failure, report_progress
 
 logger = logging.getLogger(__name__)
 

@@ -1,11 +1,11 @@
-"""The import_posts task kind (exports/kinds.py): its job, texts and clean-up hooks."""
+"""The import_posts task kind (usertasks/kinds.py): its job, texts and clean-up hooks."""
 
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from exports import reasons
-from exports.kinds import TaskKind, register
 from imports import reasons as import_reasons
+from usertasks import reasons
+from usertasks.kinds import TaskKind, register
 
 IMPORT_POSTS = register(
     TaskKind(

@@ -17,7 +17,7 @@ from itertools import pairwise
 
 from django.db import connection, transaction
 
-from microblog.models import Post
+from blog.models import Post
 
 TABLE = Post._meta.db_table
 # Rows per transaction. On SQLite one batch holds the only write lock: keep it to ~40 ms,

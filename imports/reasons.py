@@ -1,4 +1,4 @@
-"""The import kind's own reason codes (exports/reasons.py holds those every kind shares).
+"""The import kind's own reason codes (usertasks/reasons.py holds those every kind shares).
 
 They reach the renderer through the kind's ``texts`` (imports/kinds.py): a kind brings its own
 vocabulary, and the shared modules know nothing of archives.

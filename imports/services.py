@@ -3,10 +3,10 @@
 from django.conf import settings
 from django.db import transaction
 
-from exports.models import Task
-from exports.services import TaskLaunchFailed, launch_task
 from imports import uploads
 from imports.kinds import IMPORT_POSTS
+from usertasks.models import Task
+from usertasks.services import TaskLaunchFailed, launch_task
 
 # Job timeout: generous (a slow disk, a busy database), but an import stuck for good ends.
 TIMEOUT_BYTES_PER_SECOND = 100_000

@@ -1,13 +1,13 @@
 """Clean-up hooks of the import_posts kind, run by the worker's reconciliation.
 
-After a job, however it ended (exports/reconciliation.py calls ``clean_up_import``), and on
+After a job, however it ended (usertasks/reconciliation.py calls ``clean_up_import``), and on
 every maintenance pass (``sweep_imports``): an import that did not succeed keeps none of its
 posts, and no upload outlives its task.
 """
 
-from exports.models import Task
 from imports import publishing, uploads
 from imports.models import ImportRun
+from usertasks.models import Task
 
 
 def clean_up_import(task: Task) -> None:

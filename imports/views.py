@@ -10,13 +10,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from exports import flashes, selectors
-from exports.services import TaskError
-from exports.views import _back
 from imports.forms import ImportForm
 from imports.kinds import IMPORT_POSTS
 from imports.services import import_launch
 from imports.upload_handler import ArchiveUploadHandler
+from usertasks import flashes, selectors
+from usertasks.services import TaskError
+from usertasks.views import back
 
 
 def too_large_message() -> str:
@@ -63,4 +63,4 @@ def _imports(request):
         for field in request.FILES:
             for upload in request.FILES.getlist(field):
                 upload.discard()  # unless the import took it: then it is no longer there
-    return _back(request)
+    return back(request)

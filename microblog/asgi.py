@@ -11,12 +11,12 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from exports.routing import websocket_urlpatterns  # noqa: E402
 from imports.size_guard import ImportSizeGuard  # noqa: E402
-from microblog.metrics import OpenWebsocketsMiddleware  # noqa: E402
 from microblog.request_guard import MalformedRequestGuard  # noqa: E402
 from microblog.websocket_origins import SameOriginValidator  # noqa: E402
+from ops.metrics.http import OpenWebsocketsMiddleware  # noqa: E402
 from serverpatches import CountSends, ResponseBackpressure, install  # noqa: E402
+from usertasks.routing import websocket_urlpatterns  # noqa: E402
 
 install()  # daphne's internals, patched for this site's scale (serverpatches/; SERVER_PATCHES)
 

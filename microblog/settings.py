@@ -46,7 +46,8 @@ INSTALLED_APPS = [
     "channels",
     "django_rq",
     "accounts",
-    "microblog",
+    "blog",  # label "microblog": its tables, migrations and permissions kept their names
+    "usertasks",
     "exports",
     "imports",
     "private_messages",
@@ -54,10 +55,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # Outermost: counts and times every response of this process, per view (/metrics).
-    "microblog.metrics.HttpMetricsMiddleware",
+    "ops.metrics.http.HttpMetricsMiddleware",
     # First, so every response and every log line of the request carries its id; it reads the
-    # user lazily, after AuthenticationMiddleware has run (microblog/logging.py).
-    "microblog.middleware.RequestIdMiddleware",
+    # user lazily, after AuthenticationMiddleware has run (ops/logging.py).
+    "ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -84,7 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "exports.context_processors.tasks",
+                "usertasks.context_processors.tasks",
                 "private_messages.context_processors.unread_messages",
             ],
         },
@@ -191,7 +192,7 @@ REDIS = RedisConfig(
 # queue-based layer cost the worker four round trips and the web process four more per message,
 # one message after the other, which made a burst of exports queue up (bench/RESULTS.md §5).
 # What pub/sub does not keep (a message sent while a web process is disconnected or its
-# subscription was dropped by Redis), exports/socket_watch.py makes good.
+# subscription was dropped by Redis), usertasks/socket_watch.py makes good.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -203,14 +204,14 @@ RQ_QUEUES = {
     "default": {**REDIS.rq_connection(), "DEFAULT_TIMEOUT": 600},
 }
 RQ = {
-    # One publish-on-commit mechanism, ours: exports.services.launch_task checks Redis inside
+    # One publish-on-commit mechanism, ours: usertasks.services.launch_task checks Redis inside
     # the caller's transaction and enqueues from transaction.on_commit, so a Redis failure ends
     # the Task "failed" in the same request, in or out of atomic(). django-rq's "on_db_commit"
     # would raise it only during the commit, after the user was told the task started. "auto"
     # makes enqueue() act at once (also for accounts' password-reset jobs, which need no row).
     "COMMIT_MODE": "auto",
     # exports' ReconcilingWorker, which also leaves a heartbeat file for the container's probe.
-    "WORKER_CLASS": "microblog.workers.HeartbeatFileWorker",
+    "WORKER_CLASS": "usertasks.workers.HeartbeatFileWorker",
 }
 RQ_SHOW_ADMIN_LINK = True
 
@@ -219,8 +220,8 @@ DEFAULT_FROM_EMAIL = config.str("DEFAULT_FROM_EMAIL", default="Microblog <norepl
 if email_host:
     MAILERS = {
         "default": {
-            # Django's SMTP backend, counting failed sends for /metrics (microblog/mail.py).
-            "BACKEND": "microblog.mail.SMTPBackend",
+            # Django's SMTP backend, counting failed sends for /metrics (ops/mail.py).
+            "BACKEND": "ops.mail.SMTPBackend",
             "OPTIONS": {
                 "host": email_host,
                 "port": config.int("EMAIL_PORT", default=25),
@@ -235,7 +236,7 @@ else:
     # Without an SMTP relay, mail lands in var/mail/ so a developer can read it.
     MAILERS = {
         "default": {
-            "BACKEND": "microblog.mail.FileBackend",
+            "BACKEND": "ops.mail.FileBackend",
             "OPTIONS": {"file_path": str(VAR_DIR / "mail")},
         },
     }
@@ -269,9 +270,9 @@ if LOG_FORMAT not in {"json", "text"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "microblog.logging.ContextFilter"}},
+    "filters": {"context": {"()": "ops.logging.ContextFilter"}},
     "formatters": {
-        "json": {"()": "microblog.logging.JSONFormatter"},
+        "json": {"()": "ops.logging.JSONFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {
@@ -293,7 +294,7 @@ LOGGING = {
 
 EXPORTS_PER_HOUR = config.int("EXPORTS_PER_HOUR", default=5)  # 0 disables the limit
 # Task websockets of one user in one web process: a page opens one, so 50 is 50 tabs; past it
-# one user's sockets could hold a process's memory and loop (exports/consumers.py).
+# one user's sockets could hold a process's memory and loop (usertasks/consumers.py).
 WEBSOCKETS_PER_USER = config.int("WEBSOCKETS_PER_USER", default=50)
 MESSAGES_PER_HOUR = config.int("MESSAGES_PER_HOUR", default=60)  # per sender; 0: no limit
 EXPORT_RETENTION_DAYS = config.int("EXPORT_RETENTION_DAYS", default=7)
@@ -304,13 +305,13 @@ EXPORT_DOWNLOAD_ACCEL_PREFIX = config.str("EXPORT_DOWNLOAD_ACCEL_PREFIX", defaul
 # Seconds between progress reports while an export runs (at most ten a second).
 EXPORT_PROGRESS_INTERVAL = config.float("EXPORT_PROGRESS_INTERVAL", default=0.1)
 
-# How fast a dead worker's task is noticed (see exports/workers.py): workers beat every
+# How fast a dead worker's task is noticed (see usertasks/workers.py): workers beat every
 # RQ_JOB_MONITORING_INTERVAL s and reconcile every RQ_MAINTENANCE_INTERVAL s; a running job
 # whose beat is older than TASK_HEARTBEAT_GRACE s is declared lost.
 RQ_JOB_MONITORING_INTERVAL = config.int("RQ_JOB_MONITORING_INTERVAL", default=5)
 RQ_MAINTENANCE_INTERVAL = config.int("RQ_MAINTENANCE_INTERVAL", default=15)
 TASK_HEARTBEAT_GRACE = config.int("TASK_HEARTBEAT_GRACE", default=20)
-# A worker whose clock is further than this from Redis's takes no job (exports/worker_clock.py):
+# A worker whose clock is further than this from Redis's takes no job (usertasks/worker_clock.py):
 # RQ judges one host's heartbeats by another's clock. Keep it well under TASK_HEARTBEAT_GRACE.
 CLOCK_SKEW_MAX = config.float("CLOCK_SKEW_MAX", default=10.0)
 # A queued task younger than this may still be waiting for its on_commit enqueue.
@@ -332,14 +333,14 @@ SERVER_PATCHES = config.bool("SERVER_PATCHES", default=True)
 # Empty means MEDIA_ROOT/private/imports (the shared media volume; see microblog/urls.py).
 IMPORT_UPLOAD_DIR = config.str("IMPORT_UPLOAD_DIR", default="")
 
-# A database restart or failover (microblog/database_outage.py): a work-horse whose job finds
+# A database restart or failover (ops/database_outage.py): a work-horse whose job finds
 # the database gone waits this many seconds for it before giving up, and pages answer 503 with
 # Retry-After: DATABASE_RETRY_AFTER meanwhile. Keep the wait under 60 s: RQ kills a horse that
 # outlives its job's timeout by a minute, and a queued job's wait counts towards that.
 DATABASE_WAIT_SECONDS = config.int("DATABASE_WAIT_SECONDS", default=50)
 DATABASE_RETRY_AFTER = 5
 
-# Operations (microblog/metrics.py, microblog/health.py). /metrics answers loopback clients that
+# Operations (ops/metrics.py, ops/health.py). /metrics answers loopback clients that
 # came through no proxy, and anyone presenting "Authorization: Bearer $METRICS_TOKEN".
 METRICS_TOKEN = config.str("METRICS_TOKEN", default="")
 # /healthz?deep=1: a worker counts as live if it beat within this many seconds, and the disk

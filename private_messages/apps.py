@@ -6,7 +6,7 @@ class PrivateMessagesConfig(AppConfig):
     verbose_name = "Private messages"
 
     def ready(self):
-        from exports import notifications
         from private_messages.events import UnreadMessages
+        from usertasks import notifications
 
         notifications.register(UnreadMessages())

@@ -1,9 +1,9 @@
-"""The unread count as an event source of the notification stream (exports/notifications.py):
+"""The unread count as an event source of the notification stream (usertasks/notifications.py):
 ``{"type": "messages", "unread": N}``."""
 
-from exports.notifications import EventSource
 from private_messages import selectors
 from private_messages.models import Message, ReadMark
+from usertasks.notifications import EventSource
 
 
 def unread_event(count: int) -> dict:

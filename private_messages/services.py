@@ -8,10 +8,10 @@ from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import ngettext
 
-from exports.notifications import notify
 from private_messages import selectors
 from private_messages.events import unread_event
 from private_messages.models import Message, ReadMark
+from usertasks.notifications import notify
 
 WINDOW = timedelta(hours=1)
 

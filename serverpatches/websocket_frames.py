@@ -1,6 +1,6 @@
 """Keep what websocket clients send small and rare: a socket that keeps sending is closed.
 
-Task websockets only speak to the browser; a client has nothing to say (exports/consumers.py).
+Task websockets only speak to the browser; a client has nothing to say (usertasks/consumers.py).
 Yet daphne accepts client frames of up to 1 MB and puts every message into its connection's
 application queue, which has no bound: one user flooding 50 sockets for 30 s took a daphne from
 95 MB to 3.9 GB, kept after the flood, and stalled every other user of the process. The queue

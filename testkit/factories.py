@@ -3,8 +3,8 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from exports.models import Task
-from microblog.models import Post
+from blog.models import Post
+from usertasks.models import Task
 
 PASSWORD = "correct horse battery staple"
 

@@ -220,7 +220,7 @@ def start_listening_worker(log_path, *args, timeout=30, **env):
 def kill_worker_and_horse(worker):
     """SIGKILL a worker and its work-horse (RQ puts the horse in a session of its own). A horse
     that ended between being found and being killed (its job done, or the worker's death
-    signal, exports.workers.die_with_the_worker) is gone already, as this wants."""
+    signal, usertasks.workers.die_with_the_worker) is gone already, as this wants."""
     horse = work_horse_pid(worker)
     worker.kill(signal.SIGKILL)
     if horse:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import redis
 
-from microblog.embedded_redis import _dying_with_parent
+from devtools.embedded_redis import _dying_with_parent
 from testkit.missing import missing
 from testkit.processes import Process, private_port
 from testkit.waiting import wait_until

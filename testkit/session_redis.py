@@ -10,7 +10,7 @@ import atexit
 import os
 from pathlib import Path
 
-from microblog.embedded_redis import EmbeddedRedis
+from devtools.embedded_redis import EmbeddedRedis
 
 SERVER = EmbeddedRedis().start()
 atexit.register(SERVER.stop)

@@ -12,7 +12,7 @@ import pytest
 import redis
 from rq import Queue
 
-from microblog.embedded_redis import EmbeddedRedis
+from devtools.embedded_redis import EmbeddedRedis
 from testkit import processes
 from testkit.jobs import queued_jobs
 from testkit.waiting import wait_until

@@ -15,12 +15,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from exports import reasons, services
-from exports.models import Task
-from microblog.seeding import seed_posts
+from blog.seeding import seed_posts
+from exports.services import export_launch
 from testkit import database, processes
 from testkit.factories import TaskFactory
 from testkit.waiting import wait_until
+from usertasks import reasons
+from usertasks.models import Task
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
@@ -58,7 +59,7 @@ def test_a_dropped_connection_fails_only_that_export_and_the_same_worker_goes_on
     seed_posts(author=user, count=300_000, seed=3)
     worker = start_worker(tmp_path, "worker", media_root, smtp_server)
     try:
-        task = services.export_launch(user=user)
+        task = export_launch(user=user)
         wait_until(lambda: Task.objects.get(pk=task.pk).done > 0, 60, 0.01)
         horse = processes.work_horse_pid(worker)
         os.kill(horse, signal.SIGSTOP)  # hold it mid-stream while its sessions are ended
@@ -79,7 +80,7 @@ def test_a_dropped_connection_fails_only_that_export_and_the_same_worker_goes_on
         assert task.error_code == reasons.DATABASE_UNAVAILABLE  # the database ended the session
         wait_until(lambda: not list((media_root / "exports" / "tmp").glob("*.part")), 30)
 
-        again = services.export_launch(user=user)
+        again = export_launch(user=user)
         wait_until(lambda: settled(again), 120)
         assert again.status == Task.Status.SUCCEEDED, worker.output()[-3000:]
         assert again.notice_code != reasons.EMAIL_FAILED
@@ -106,7 +107,7 @@ def test_idle_workers_whose_connections_the_database_dropped_still_run_the_next_
         terminate_every_other_backend()  # what a database restart does
 
         for _ in workers:
-            task = services.export_launch(user=user)
+            task = export_launch(user=user)
             wait_until(lambda task=task: settled(task), 60)
             assert task.status == Task.Status.SUCCEEDED, [w.output()[-2000:] for w in workers]
         assert all(worker.alive() for worker in workers)

@@ -12,12 +12,13 @@ from django.db import connection
 from django.utils import translation
 from rq.job import Job, JobStatus
 
-from exports import reasons, services
-from exports.models import Task
-from microblog.seeding import seed_posts
+from blog.seeding import seed_posts
+from exports.services import export_launch
 from testkit import database, processes
 from testkit.visitor import Visitor
 from testkit.waiting import wait_until
+from usertasks import reasons
+from usertasks.models import Task
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
@@ -54,7 +55,7 @@ def test_an_export_running_when_the_database_goes_away_fails_with_that_reason(
     seed_posts(author=user, count=300_000, seed=5)
     worker = start_worker(tmp_path, media_root, smtp_server)
     try:
-        task = services.export_launch(user=user)
+        task = export_launch(user=user)
         wait_until(lambda: Task.objects.get(pk=task.pk).done > 0, 60, 0.01)
         with database.down():
             # Up again only once the job has met the outage and decided what to do about it.
@@ -66,7 +67,7 @@ def test_an_export_running_when_the_database_goes_away_fails_with_that_reason(
         with translation.override("es"):
             assert task.error.startswith("La base de datos no estuvo disponible por un momento")
         assert not list((media_root / "exports" / "tmp").glob("*.part"))
-        again = services.export_launch(user=user)
+        again = export_launch(user=user)
         wait_until(lambda: settled(again), 120)
         assert again.status == Task.Status.SUCCEEDED, worker.output()[-3000:]
     finally:
@@ -80,7 +81,7 @@ def test_an_export_queued_while_the_database_is_down_waits_for_it_and_succeeds(
     worker = start_worker(tmp_path, media_root, smtp_server)
     try:
         with database.down():
-            task = services.export_launch(user=user)  # through the test's own session
+            task = export_launch(user=user)  # through the test's own session
             # A worker has taken the job and met the outage: it waits (or, lacking that, failed it).
             wait_until(
                 lambda: (
@@ -100,7 +101,7 @@ def test_an_export_queued_while_the_database_is_down_waits_for_it_and_succeeds(
 def test_pages_answer_a_readable_503_while_the_database_is_down(
     language, client, user, redis_client, media_root, tmp_path
 ):
-    task = services.export_launch(user=user)
+    task = export_launch(user=user)
     client.force_login(user)  # a session cookie: each page must read the session's row
     if connection.vendor == "postgresql":
         web = processes.start_daphne(tmp_path / "web.log", MEDIA_ROOT=media_root)

@@ -7,13 +7,13 @@ import subprocess
 
 import pytest
 
-from exports import services
-from exports.models import Task
-from microblog.seeding import seed_posts
+from blog.seeding import seed_posts
+from exports.services import export_launch
 from testkit import processes
 from testkit.factories import UserFactory
 from testkit.missing import missing
 from testkit.waiting import wait_until
+from usertasks.models import Task
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
@@ -46,12 +46,12 @@ def test_a_full_disk_fails_only_the_big_export_says_to_wait_and_leaves_no_file(
         tmp_path / "worker.log", MEDIA_ROOT=small_disk, **smtp_server.env()
     )
     try:
-        big = services.export_launch(user=user)
+        big = export_launch(user=user)
         wait_until(lambda: not Task.objects.get(pk=big.pk).is_active, 60)
         wait_until(lambda: not parts(small_disk), 30)
         used = shutil.disk_usage(small_disk).used
 
-        fits = services.export_launch(user=small)
+        fits = export_launch(user=small)
         wait_until(lambda: not Task.objects.get(pk=fits.pk).is_active, 60)
     finally:
         worker.stop()
@@ -68,4 +68,4 @@ def test_a_full_disk_fails_only_the_big_export_says_to_wait_and_leaves_no_file(
     assert client.get(f"/exports/{big.pk}/status").json()["error"] == DISK_FULL
     staff = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(staff)
-    assert DISK_FULL in client.get(f"/admin/exports/task/{big.pk}/change/").text
+    assert DISK_FULL in client.get(f"/admin/usertasks/task/{big.pk}/change/").text

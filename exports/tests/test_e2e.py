@@ -2,10 +2,10 @@
 
 import pytest
 
-from exports.models import Task
-from microblog.seeding import seed_posts
+from blog.seeding import seed_posts
 from testkit import processes
 from testkit.browser import log_in
+from usertasks.models import Task
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

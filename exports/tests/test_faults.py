@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from exports import reasons, services
-from exports.models import Task
-from microblog.seeding import seed_posts
+from blog.seeding import seed_posts
+from exports.services import export_launch
 from testkit import processes
 from testkit.processes import FAST_DETECTION, kill_worker_and_horse, work_horse_pid
 from testkit.waiting import wait_until
+from usertasks import reasons
+from usertasks.models import Task
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
@@ -45,7 +46,7 @@ def test_killed_workers_and_work_horses_never_leave_a_task_active(
     outcomes, mid_export = [], 0
     try:
         for run in range(1, 9):
-            task = services.export_launch(user=user)
+            task = export_launch(user=user)
             # A point of the export's life: still queued, finished, or some percentage.
             point = {1: -1, 2: 101}.get(run, rng.randrange(0, 100))
             horse = hold_at(worker, task, point)
@@ -116,7 +117,7 @@ def test_a_new_export_succeeds_after_a_worker_died_with_production_timings(
     """The guarantee itself: with default settings the dead worker's task fails within 60 s."""
     seed_posts(author=user, count=300_000, seed=8)
     worker = start_worker(tmp_path, "doomed", media_root, smtp_server)
-    task = services.export_launch(user=user)
+    task = export_launch(user=user)
     wait_until(lambda: Task.objects.get(pk=task.pk).status == Task.Status.RUNNING, 30, 0.01)
     kill_worker_and_horse(worker)
 
@@ -128,7 +129,7 @@ def test_a_new_export_succeeds_after_a_worker_died_with_production_timings(
         assert task.error_code == reasons.WORKER_LOST
         print(f"dead worker's task failed {time.monotonic() - started:.1f} s after restart")
 
-        again = services.export_launch(user=user)
+        again = export_launch(user=user)
         wait_until(lambda: settled(again), 60)
         assert again.status == Task.Status.SUCCEEDED
     finally:
@@ -138,7 +139,7 @@ def test_a_new_export_succeeds_after_a_worker_died_with_production_timings(
 def test_tasks_whose_jobs_redis_lost_end_failed(
     user, redis_client, media_root, smtp_server, tmp_path
 ):
-    task = services.export_launch(user=user)
+    task = export_launch(user=user)
     redis_client.flushall()  # Redis restarted without persistence: the job is gone
     worker = start_worker(tmp_path, "worker", media_root, smtp_server, **FAST_DETECTION)
     try:
@@ -155,7 +156,7 @@ def test_an_export_that_hits_its_timeout_fails_with_a_readable_reason(
     smtp_server.stall = 10  # the job hangs on SMTP until its 2 s timeout fires
     worker = start_worker(tmp_path, "worker", media_root, smtp_server)
     try:
-        task = services.export_launch(user=user)
+        task = export_launch(user=user)
         wait_until(lambda: settled(task), 30)
     finally:
         worker.stop()
@@ -172,7 +173,7 @@ def test_export_succeeds_and_says_so_when_the_email_cannot_be_sent(
     nothing_listens = {"EMAIL_PORT": processes.private_port()} if fault == "down" else {}
     worker = start_worker(tmp_path, "worker", media_root, smtp_server, **nothing_listens)
     try:
-        task = services.export_launch(user=user)
+        task = export_launch(user=user)
         wait_until(lambda: settled(task), 30)
     finally:
         worker.stop()

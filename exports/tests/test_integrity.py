@@ -12,10 +12,10 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from blog.models import POST_MAX_LENGTH, Post
 from exports.jobs import export_posts
-from exports.models import Task
-from microblog.models import POST_MAX_LENGTH, Post
 from testkit.factories import TaskFactory
+from usertasks.models import Task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

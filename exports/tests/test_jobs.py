@@ -5,11 +5,11 @@ import json
 import pytest
 from django.core import mail
 
+from blog.seeding import seed_posts
 from exports.jobs import export_posts
-from exports.models import Task
 from exports.services import export_launch
-from microblog.seeding import seed_posts
 from testkit.factories import PostFactory, TaskFactory
+from usertasks.models import Task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

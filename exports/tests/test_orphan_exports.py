@@ -8,18 +8,18 @@ import uuid
 import pytest
 from django.core.files.storage import default_storage
 
-from exports import services
-from exports.models import Task
+from blog.seeding import seed_posts
 from exports.retention import ORPHAN_GRACE
-from microblog.seeding import seed_posts
+from exports.services import export_launch
 from testkit.factories import TaskFactory, UserFactory
 from testkit.waiting import wait_until
+from usertasks.models import Task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def exported(user):
-    task = services.export_launch(user=user)
+    task = export_launch(user=user)
     wait_until(lambda: not Task.objects.get(pk=task.pk).is_active, 60)
     task.refresh_from_db()
     assert task.status == Task.Status.SUCCEEDED

@@ -8,9 +8,9 @@ from http.cookies import SimpleCookie
 import pytest
 from django.test import Client
 
-from exports.models import Task
 from testkit import processes
 from testkit.browser import log_in
+from usertasks.models import Task
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 

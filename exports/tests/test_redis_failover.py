@@ -13,14 +13,14 @@ import time
 
 import pytest
 
-from exports.models import Task
-from microblog.seeding import seed_posts
+from blog.seeding import seed_posts
 from testkit import processes
 from testkit.browser import log_in
 from testkit.factories import PASSWORD, UserFactory
 from testkit.sentinels import SentinelGroup, require_redis_sentinel
 from testkit.visitor import ReconnectingPage, Visitor
 from testkit.waiting import wait_until
+from usertasks.models import Task
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

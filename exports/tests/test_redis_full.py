@@ -13,7 +13,7 @@ import pytest
 import redis
 from redis.exceptions import OutOfMemoryError
 
-from microblog.seeding import seed_posts
+from blog.seeding import seed_posts
 from testkit import processes
 from testkit.factories import PASSWORD
 from testkit.processes import FAST_DETECTION

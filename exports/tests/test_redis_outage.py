@@ -2,10 +2,10 @@
 
 import pytest
 
-from exports.models import Task
-from microblog.embedded_redis import EmbeddedRedis
+from devtools.embedded_redis import EmbeddedRedis
 from testkit import processes
 from testkit.browser import log_in
+from usertasks.models import Task
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.e2e]
 

@@ -9,8 +9,8 @@ import signal
 
 import pytest
 
-from microblog.embedded_redis import EmbeddedRedis
-from microblog.seeding import seed_posts
+from blog.seeding import seed_posts
+from devtools.embedded_redis import EmbeddedRedis
 from testkit import processes
 from testkit.factories import PASSWORD
 from testkit.visitor import Visitor

@@ -10,11 +10,11 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.utils import timezone
 
-from exports.models import Task
-from exports.reconciliation import reconcile_active_tasks
 from exports.retention import purge_expired_exports
-from exports.workers import PURGE_LOCK
 from testkit.factories import TaskFactory, UserFactory
+from usertasks.models import Task
+from usertasks.reconciliation import reconcile_active_tasks
+from usertasks.workers import PURGE_LOCK
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -113,14 +113,14 @@ def test_admin_task_list_shows_purged_at_and_filters_by_it(client, user):
     recent = finished_export(user, days_ago=1)
     purge_expired_exports()
 
-    page = client.get("/admin/exports/task/")
+    page = client.get("/admin/usertasks/task/")
     assert page.status_code == 200
     assert "column-purged" in page.content.decode()
     assert "By purged at" in page.content.decode()
 
-    purged = client.get("/admin/exports/task/?purged_at__isempty=0")
+    purged = client.get("/admin/usertasks/task/?purged_at__isempty=0")
     assert [task.pk for task in purged.context["cl"].result_list] == [expired.pk]
-    kept = client.get("/admin/exports/task/?purged_at__isempty=1")
+    kept = client.get("/admin/usertasks/task/?purged_at__isempty=1")
     assert [task.pk for task in kept.context["cl"].result_list] == [recent.pk]
 
 

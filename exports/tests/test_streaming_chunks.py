@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
+from blog.models import Post
 from exports import streaming
-from microblog.models import Post
 from testkit.export_formats import POSTGRES_FORMATTED
 
 pytestmark = pytest.mark.django_db(transaction=True)

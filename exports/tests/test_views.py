@@ -6,8 +6,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 
-from exports.models import Task
 from testkit.factories import TaskFactory
+from usertasks.models import Task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,9 +5,9 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from exports.models import Task
-from exports.tests.websockets import communicator, run
-from microblog.seeding import seed_posts
+from blog.seeding import seed_posts
+from testkit.communicators import communicator, run
+from usertasks.models import Task
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

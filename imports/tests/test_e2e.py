@@ -2,11 +2,11 @@
 
 import pytest
 
-from exports.models import Task
+from blog.models import Post
 from imports.tests.archives import posts, write_archive
-from microblog.models import Post
 from testkit import processes
 from testkit.browser import log_in
+from usertasks.models import Task
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

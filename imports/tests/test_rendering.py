@@ -3,8 +3,8 @@
 import pytest
 from django.utils import translation
 
-from exports.models import Task
 from testkit.factories import TaskFactory
+from usertasks.models import Task
 
 pytestmark = pytest.mark.django_db
 

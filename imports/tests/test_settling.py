@@ -5,13 +5,13 @@ import time
 
 import pytest
 
-from exports.models import Task
-from exports.reconciliation import reconcile_active_tasks
+from blog.models import Post
 from imports import uploads
 from imports.models import ImportRun
 from imports.tests.leftovers import leftover_uploads
-from microblog.models import Post
 from testkit.factories import TaskFactory
+from usertasks.models import Task
+from usertasks.reconciliation import reconcile_active_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,10 +4,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from exports.models import Task
-from exports.services import TaskError, retry_task
 from imports import uploads
 from imports.tests.leftovers import leftover_uploads
+from usertasks.models import Task
+from usertasks.services import TaskError, retry_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,16 +10,16 @@ import time
 import pytest
 from django.utils.html import escape
 
-from exports.models import Task
+from blog.models import Follow, Post
+from blog.seeding import seed_posts
 from imports.models import ImportRun
 from imports.tests.archives import HOSTILE_BODIES, bad_archives, posts, write_archive
 from imports.tests.leftovers import leftover_uploads
-from microblog.models import Follow, Post
-from microblog.seeding import seed_posts
 from testkit import processes
 from testkit.factories import PASSWORD, UserFactory
 from testkit.visitor import Visitor
 from testkit.waiting import wait_until
+from usertasks.models import Task
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

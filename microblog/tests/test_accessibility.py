@@ -10,10 +10,10 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from exports.models import Task
 from testkit import processes
 from testkit.browser import finished_bar, log_in
 from testkit.factories import PostFactory, TaskFactory, UserFactory
+from usertasks.models import Task
 
 pytestmark = [pytest.mark.e2e]
 

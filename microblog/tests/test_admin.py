@@ -1,4 +1,4 @@
-"""The post changelist in the Django admin (microblog/admin.py)."""
+"""The post changelist in the Django admin (blog/admin.py)."""
 
 from datetime import timedelta
 

@@ -2,7 +2,7 @@
 
 No Docker engine is needed: Compose validates and normalises the file itself (`config`). The
 image is built and run by microblog/tests/test_image.py (`make test-image`), its health probe
-against daphne and worker processes in microblog/tests/test_probe.py, the systemd units in
+against daphne and worker processes in ops/tests/test_probe.py, the systemd units in
 microblog/tests/test_systemd_units.py, and the Procfile by honcho in
 microblog/tests/test_procfile.py.
 """
@@ -136,8 +136,8 @@ def test_workers_can_be_scaled(compose):
     assert "container_name" not in worker
     assert not worker.get("ports")
     assert command_of(worker) == "python manage.py rqworker --with-scheduler"
-    # The image's probe checks the worker's own heartbeat (microblog/probe.py).
-    assert worker["healthcheck"]["test"] == ["CMD", "python", "-m", "microblog.probe"]
+    # The image's probe checks the worker's own heartbeat (ops/probe.py).
+    assert worker["healthcheck"]["test"] == ["CMD", "python", "-m", "ops.probe"]
 
 
 def test_web_waits_for_migrations_and_redis_and_is_probed(compose):
@@ -146,7 +146,7 @@ def test_web_waits_for_migrations_and_redis_and_is_probed(compose):
     assert web["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert web["depends_on"]["redis"]["condition"] == "service_healthy"
     assert not published_ports(web)  # nginx is the way in
-    assert web["healthcheck"]["test"] == ["CMD", "python", "-m", "microblog.probe"]
+    assert web["healthcheck"]["test"] == ["CMD", "python", "-m", "ops.probe"]
     assert command_of(web).startswith(
         "daphne -e tcp:port=8000:interface=0.0.0.0:backlog=1024 --proxy-headers "
     )

@@ -9,10 +9,10 @@ from django.test import Client
 from django.utils import timezone, translation
 
 from exports.jobs import export_posts
-from exports.models import Task
-from exports.reconciliation import reconcile_active_tasks
 from testkit.factories import PostFactory, TaskFactory, UserFactory
 from testkit.jobs import run_queued_jobs
+from usertasks.models import Task
+from usertasks.reconciliation import reconcile_active_tasks
 
 pytestmark = pytest.mark.django_db
 

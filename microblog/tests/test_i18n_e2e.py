@@ -2,9 +2,9 @@
 
 import pytest
 
-from exports.models import Task
 from testkit import processes
 from testkit.browser import finished_bar, sign_up
+from usertasks.models import Task
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -199,7 +199,7 @@ def web(image):
     docker("network", "create", "--label", LABEL, network)
     redis_name, web_name = f"{network}-redis", f"{network}-web"
     serve_redis = (
-        "import os; from microblog.embedded_redis import redis_server_binary as binary; "
+        "import os; from devtools.embedded_redis import redis_server_binary as binary; "
         "os.execv(binary(), [binary(), '--bind', '0.0.0.0', '--protected-mode', 'no', "
         "'--save', '', '--dir', '/tmp'])"
     )

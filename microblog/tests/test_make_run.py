@@ -1,7 +1,7 @@
 """`make run` never loses the website because one process died, and stops cleanly on Ctrl-C.
 
 The test runs the very command line of the Makefile's `run` target (honcho with Procfile.dev,
-under microblog.embedded_redis) on the test database and the test Redis, on a free port.
+under devtools.embedded_redis) on the test database and the test Redis, on a free port.
 """
 
 import os
@@ -12,7 +12,7 @@ import pytest
 import requests
 from django.conf import settings
 
-from microblog.probe import command_line, parent_pid, tree
+from ops.probe import command_line, parent_pid, tree
 from testkit import processes
 from testkit.factories import PASSWORD, UserFactory
 from testkit.visitor import Visitor
@@ -30,7 +30,7 @@ pytestmark = [
 def test_the_makefile_runs_this_very_command_line():
     makefile = (settings.BASE_DIR / "Makefile").read_text().replace("\\\n", " ")
 
-    assert "-m microblog.embedded_redis" in makefile
+    assert "-m devtools.embedded_redis" in makefile
     assert " ".join(HONCHO.format(port="$(PORT)").split()) in " ".join(makefile.split())
 
 
@@ -75,7 +75,7 @@ def test_a_killed_web_server_or_worker_is_restarted_and_ctrl_c_still_stops_every
         EXPORTS_PER_HOUR=0,
         **smtp_server.env(),  # not var/mail/ of this work tree
     )
-    command = [sys.executable, "-m", "microblog.embedded_redis", *HONCHO.format(port=port).split()]
+    command = [sys.executable, "-m", "devtools.embedded_redis", *HONCHO.format(port=port).split()]
     # In a session of its own, as make's foreground job: the signals below reach the whole
     # group, as a terminal's Ctrl-C would.
     run = processes.Process(command, env, tmp_path / "make-run.log")

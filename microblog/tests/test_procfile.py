@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from exports.models import Task
 from exports.services import export_launch
 from testkit import processes
 from testkit.waiting import wait_until
+from usertasks.models import Task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from microblog.mail import EMAIL_FAILURES_KEY
+from ops.mail import EMAIL_FAILURES_KEY
 from testkit.processes import private_port
 
 EVERY_CLIENT = r"""
@@ -26,8 +26,9 @@ import django_rq
 from channels.layers import get_channel_layer
 from django.test import RequestFactory
 
-from exports import consumers, services, socket_watch
-from microblog import health, mail, metrics
+from usertasks import consumers, services, socket_watch
+from prometheus_client import generate_latest
+from ops import health, mail, metrics
 
 
 def outcome(call):
@@ -64,7 +65,7 @@ async def join_inbox():
 
 
 def scrape():
-    text = metrics.generate_latest(metrics.SHARED)
+    text = generate_latest(metrics.SHARED)
     return b'microblog_metrics_source_up{source="redis"} 1.0' in text
 
 

@@ -7,8 +7,7 @@ import urllib.parse
 
 import pytest
 
-from exports.models import Task
-from microblog.models import Post
+from blog.models import Post
 from testkit.factories import TaskFactory, UserFactory
 from testkit.raw_http import (
     browser_headers,
@@ -16,6 +15,7 @@ from testkit.raw_http import (
     raw_websocket_handshake,
     session_cookie,
 )
+from usertasks.models import Task
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
@@ -24,9 +24,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 MALFORMED_URLS = {
     "NUL username in a profile URL": ("GET", "/user/%00/"),
     "NUL username in a follow URL": ("POST", "/user/%00/follow"),
-    "NUL in an admin changelist filter": ("GET", "/admin/exports/task/?status=%00"),
+    "NUL in an admin changelist filter": ("GET", "/admin/usertasks/task/?status=%00"),
     "NUL in an admin changelist search": ("GET", "/admin/accounts/user/?q=%00"),
-    "NUL in an admin change URL": ("GET", "/admin/exports/task/%00/change/"),
+    "NUL in an admin change URL": ("GET", "/admin/usertasks/task/%00/change/"),
     "NUL in a query string key": ("GET", "/explore/?%00=1"),
     "invalid UTF-8 in the path": ("GET", "/user/%FF/"),
     "invalid UTF-8 in the query string": ("GET", "/admin/accounts/user/?q=%C3"),

@@ -22,13 +22,13 @@ import requests
 import websockets
 from django.db import connection
 
-from exports.models import Task
-from microblog.embedded_redis import EmbeddedRedis
-from microblog.seeding import seed_posts
+from blog.seeding import seed_posts
+from devtools.embedded_redis import EmbeddedRedis
 from testkit import database, processes
 from testkit.factories import PASSWORD, UserFactory
 from testkit.visitor import Visitor, card_of
 from testkit.waiting import wait_until
+from usertasks.models import Task
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -24,12 +24,12 @@ import psutil
 import pytest
 from django.conf import settings
 
-from exports import services
-from exports.models import Task
-from microblog.seeding import seed_posts
+from blog.seeding import seed_posts
+from exports.services import export_launch
 from testkit import processes
 from testkit.missing import missing
 from testkit.waiting import wait_until
+from usertasks.models import Task
 
 UNITS = settings.BASE_DIR / "deploy" / "systemd"
 INSTALL_DIR = "/srv/microblog"
@@ -153,7 +153,7 @@ def stop_during_an_export(service, user, media_root, smtp_server, log_path):
     )
     group = [psutil.Process(worker.pid)]
     try:
-        task = services.export_launch(user=user)
+        task = export_launch(user=user)
         horse = wait_until(lambda: running_export(task, worker), 60, 0.005)
         # The stop comes half-way: the horse is held still while systemd's signals arrive.
         os.kill(horse, signal.SIGSTOP)

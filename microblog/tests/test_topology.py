@@ -16,11 +16,11 @@ from datetime import datetime
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from exports.models import Task
-from microblog.seeding import seed_posts
+from blog.seeding import seed_posts
 from testkit import processes
 from testkit.visitor import open_websocket
 from testkit.waiting import wait_until
+from usertasks.models import Task
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.fault]
 

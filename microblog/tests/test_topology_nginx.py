@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from microblog.seeding import seed_posts
+from blog.seeding import seed_posts
 from testkit import processes
 from testkit.nginx import (
     ACCEL_PREFIX,

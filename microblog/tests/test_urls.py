@@ -4,9 +4,9 @@ import pytest
 from django.test import Client
 from pytest_django.asserts import assertRedirects
 
-from exports.models import Task
-from microblog.models import Follow, Post
+from blog.models import Follow, Post
 from testkit.factories import TaskFactory, UserFactory
+from usertasks.models import Task
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """origin_allowed (microblog/websocket_origins.py) on handshake scopes as ASGI servers build them.
 
-The whole websocket stack is tested in exports/tests/test_consumers.py and test_ws_fuzz.py.
+The whole websocket stack is tested in usertasks/tests/test_consumers.py and test_ws_fuzz.py.
 """
 
 import pytest

@@ -5,12 +5,12 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from django.utils import timezone
 
-from exports import notifications
-from exports.socket_watch import CHECK_INTERVAL
-from exports.tests.websockets import communicator, handshake_headers, run
 from private_messages import services
 from private_messages.models import Message
 from private_messages.tests.sending import send
+from testkit.communicators import communicator, handshake_headers, run
+from usertasks import notifications
+from usertasks.socket_watch import CHECK_INTERVAL
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 from websockets.sync.client import connect
 
-from microblog.logging import JSONFormatter
+from ops.logging import JSONFormatter
 from serverpatches.access_log import LoggingAccessLog
 from testkit.raw_http import session_cookie
 from testkit.visitor import Visitor

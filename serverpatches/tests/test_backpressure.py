@@ -8,11 +8,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from exports.models import Task
 from testkit import processes
 from testkit.factories import TaskFactory
 from testkit.raw_http import session_cookie
 from testkit.waiting import wait_until
+from usertasks.models import Task
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -21,7 +21,7 @@ def test_without_nginx_concurrent_and_slow_downloads_do_not_grow_daphne(
     user, redis_client, media_root, tmp_path
 ):
     """`make run` has no nginx: daphne sends the file, a block at a time, as fast as each
-    client reads it (exports.views.ChunkedFileResponse and serverpatches.backpressure)."""
+    client reads it (usertasks.results.ChunkedFileResponse and serverpatches.backpressure)."""
     size = 48 * 2**20
     task = TaskFactory(user=user, status=Task.Status.SUCCEEDED, progress=100)
     path = Path(media_root, "exports", str(user.pk), f"{task.pk}.json")

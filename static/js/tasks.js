@@ -164,7 +164,7 @@ function forgetTasksNotIn(current) {
 }
 
 // The server's close code for a user with too many task sockets in one process
-// (WEBSOCKETS_PER_USER, exports/consumers.py): reconnecting at once would only be refused again.
+// (WEBSOCKETS_PER_USER, usertasks/consumers.py): reconnecting at once would only be refused again.
 const TOO_MANY_SOCKETS = 4029;
 const TOO_MANY_SOCKETS_RETRY = 60000;
 let delay = 500;
