@@ -5,7 +5,6 @@ import logging
 import os
 from datetime import UTC
 
-from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
@@ -17,9 +16,7 @@ from exports.partials import create_partial
 from exports.streaming import post_json_lines
 from ops.logging import logs_task
 from usertasks import reasons
-from usertasks.models import Task
-from usertasks.progress import Broadcaster, Throttle
-from usertasks.transitions import TaskNoLongerActive, move, record_failure, report_progress
+from usertasks.lifecycle import running
 
 logger = logging.getLogger(__name__)
 
@@ -34,68 +31,41 @@ class _MovableFile(File):
 @logs_task  # every log line of the job names its task
 def export_posts(task_id, expected_total=None):
     """Export the task owner's posts; ``expected_total`` (counted at launch) sizes the bar."""
-    _export_posts(Task.objects.select_related("user").get(pk=task_id), expected_total)
-
-
-def _export_posts(task, expected_total):
-    task_id = task.pk
-    broadcaster = Broadcaster()
     part_path = None
     try:
-        total = expected_total
-        if total is None:
-            total = Post.objects.filter(author_id=task.user_id).count()
-        if not task.is_active or not move(
-            task, to=Task.Status.RUNNING, done=0, total=total, broadcaster=broadcaster
-        ):
-            raise TaskNoLongerActive
-        fd, part_path = create_partial(task_id)
-        done = _write_posts(fd, task, broadcaster)
-        size = part_path.stat().st_size
-        stored_name = _store(task, part_path)
-        part_path = None
-        notice = "" if _email_sent(task, stored_name, size) else reasons.EMAIL_FAILED
-        move(
-            task,
-            to=Task.Status.SUCCEEDED,
-            done=done,
-            total=done,
-            result=stored_name,
-            result_size=size,
-            notice_code=notice,
-            broadcaster=broadcaster,
-        )
-        logger.info("export %s succeeded: %d posts, %d bytes", task_id, done, size)
-    except TaskNoLongerActive:
-        logger.info("export %s stopped: the task is no longer active", task_id)
-    except JobTimeoutException:
-        logger.warning("export %s hit its timeout", task_id)
-        record_failure(task, error_code=reasons.TIMEOUT, broadcaster=broadcaster)
-        raise
-    except Exception as error:
-        logger.exception("export %s failed", task_id)
-        record_failure(task, error_code=reasons.of_error(error), broadcaster=broadcaster)
-        raise
+        with running(task_id, noun="export") as run:
+            task = run.task
+            total = expected_total
+            if total is None:
+                total = Post.objects.filter(author_id=task.user_id).count()
+            run.start(total=total)
+            fd, part_path = create_partial(task.pk)
+            done = _write_posts(fd, task, run)
+            size = part_path.stat().st_size
+            stored_name = _store(task, part_path)
+            part_path = None
+            notice = "" if _email_sent(task, stored_name, size) else reasons.EMAIL_FAILED
+            run.succeed(
+                done=done, total=done, result=stored_name, result_size=size, notice_code=notice
+            )
+            logger.info("export %s succeeded: %d posts, %d bytes", task.pk, done, size)
     finally:
         # Whatever happened, no unfinished file stays behind to fill the disk.
         if part_path is not None:
             part_path.unlink(missing_ok=True)
-        broadcaster.close()
 
 
-def _write_posts(fd, task, broadcaster):
+def _write_posts(fd, task, run):
     """Write the export's JSON (``{"posts": [...]}``) into the open file ``fd``; returns the
     number of posts."""
     header = {"user": task.user.username, "exported_at": _utc_iso(timezone.now())}
-    throttle = Throttle(settings.EXPORT_PROGRESS_INTERVAL)
     done = 0
     with os.fdopen(fd, "wb", buffering=1 << 20) as out:
         out.write(json.dumps(header, ensure_ascii=False)[:-1].encode() + b', "posts": [\n')
         for chunk, count in post_json_lines(task.user_id):
             out.write(chunk)
             done += count
-            if throttle.due() and not report_progress(task, done=done, broadcaster=broadcaster):
-                raise TaskNoLongerActive
+            run.progress(done)
         if done:
             out.seek(out.tell() - 2)  # drop the last ",\n"
         out.write(b"\n]}\n")

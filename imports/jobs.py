@@ -15,19 +15,14 @@ import queue
 import threading
 from itertools import batched
 
-from django.conf import settings
 from django.utils import timezone
-from rq.timeouts import JobTimeoutException
 
 from imports import publishing, uploads
 from imports import reasons as import_reasons
 from imports.archive import ArchiveError, read_posts
 from imports.models import ImportRun
 from ops.logging import logs_task
-from usertasks import reasons
-from usertasks.models import Task
-from usertasks.progress import Broadcaster, Throttle
-from usertasks.transitions import TaskNoLongerActive, move, record_failure, report_progress
+from usertasks.lifecycle import running
 
 logger = logging.getLogger(__name__)
 
@@ -37,65 +32,54 @@ CHECKED = STEPS // 4  # where the first pass ends on the bar
 
 @logs_task
 def import_posts(task_id):
-    _import_posts(Task.objects.select_related("user").get(pk=task_id))
-
-
-def _import_posts(task):
-    broadcaster = Broadcaster()
-    kept = False
+    run = None
     try:
-        if not task.is_active or not move(
-            task, to=Task.Status.RUNNING, done=0, total=STEPS, broadcaster=broadcaster
-        ):
-            raise TaskNoLongerActive
-        path = uploads.path_of(task.pk)
-        progress = _Progress(task, broadcaster)
-        now = timezone.now()
-        size = max(1, path.stat().st_size)
-        count = 0
-        for _post in read_posts(path, now=now, on_read=lambda n: progress(n * CHECKED // size)):
-            count += 1
-        imported = _write(task, path, now, count, progress)
-        kept = move(
-            task,
-            to=Task.Status.SUCCEEDED,
-            done=count,
-            total=count,
-            notice_code=import_reasons.IMPORTED,
-            notice_params={"imported": imported, "skipped": count - imported},
-            broadcaster=broadcaster,
-        )
-        if not kept:
-            raise TaskNoLongerActive
-        logger.info(
-            "import %s succeeded: %d imported, %d skipped", task.pk, imported, count - imported
-        )
-    except TaskNoLongerActive:
-        logger.info("import %s stopped: the task is no longer active", task.pk)
-    except ArchiveError as error:
-        logger.info("import %s refused the archive: %s %s", task.pk, error.code, error.params)
-        record_failure(
-            task, error_code=error.code, error_params=error.params, broadcaster=broadcaster
-        )
-    except JobTimeoutException:
-        logger.warning("import %s hit its timeout", task.pk)
-        _undo(task)
-        record_failure(task, error_code=reasons.TIMEOUT, broadcaster=broadcaster)
-        raise
-    except Exception as error:
-        logger.exception("import %s failed", task.pk)
-        _undo(task)
-        record_failure(task, error_code=reasons.of_error(error), broadcaster=broadcaster)
-        raise
+        with running(task_id, noun="import", undo=_undo) as run:
+            task = run.task
+            run.start(total=STEPS)
+            try:
+                imported, count = _import(task, run)
+            except ArchiveError as error:
+                logger.info(
+                    "import %s refused the archive: %s %s", task.pk, error.code, error.params
+                )
+                run.fail(error.code, error.params)
+            else:
+                run.succeed(
+                    done=count,
+                    total=count,
+                    notice_code=import_reasons.IMPORTED,
+                    notice_params={"imported": imported, "skipped": count - imported},
+                )
+                logger.info(
+                    "import %s succeeded: %d imported, %d skipped",
+                    task.pk,
+                    imported,
+                    count - imported,
+                )
     finally:
-        uploads.discard(task.pk)
+        uploads.discard(task_id)
         try:
-            if not kept:
-                _undo(task)
-            ImportRun.objects.filter(pk=task.pk).delete()
+            if run is None or not run.succeeded:
+                _remove_posts(task_id)
+            ImportRun.objects.filter(pk=task_id).delete()
         except Exception:  # the worker's reconciliation finishes it (imports/settling.py)
-            logger.exception("import %s: could not clean up yet", task.pk)
-        broadcaster.close()
+            logger.exception("import %s: could not clean up yet", task_id)
+
+
+def _import(task, run):
+    """Both passes; returns (posts imported, posts in the archive)."""
+    path = uploads.path_of(task.pk)
+    now = timezone.now()
+    size = max(1, path.stat().st_size)
+
+    def progress(done):
+        run.progress(min(done, STEPS - 1))
+
+    count = 0
+    for _post in read_posts(path, now=now, on_read=lambda n: progress(n * CHECKED // size)):
+        count += 1
+    return _write(task, path, now, count, progress), count
 
 
 def _write(task, path, now, count, progress):
@@ -163,23 +147,11 @@ def _insert(task, batch, pacer):
     )
 
 
-class _Progress:
-    """Reports at most every EXPORT_PROGRESS_INTERVAL seconds; a refused report means the task
-    is no longer active (cancelled): the job stops."""
-
-    def __init__(self, task, broadcaster):
-        self.task = task
-        self.broadcaster = broadcaster
-        self.throttle = Throttle(settings.EXPORT_PROGRESS_INTERVAL)
-
-    def __call__(self, done):
-        if self.throttle.due() and not report_progress(
-            self.task, done=min(done, STEPS - 1), broadcaster=self.broadcaster
-        ):
-            raise TaskNoLongerActive
-
-
 def _undo(task):
-    removed = publishing.undo(task.pk)
+    _remove_posts(task.pk)
+
+
+def _remove_posts(task_id):
+    removed = publishing.undo(task_id)
     if removed:
-        logger.info("import %s: removed its %d posts", task.pk, removed)
+        logger.info("import %s: removed its %d posts", task_id, removed)
