@@ -9,12 +9,12 @@ user's export fail too.
 
 import logging
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
 
-from usertasks.reconciliation import still_active
+from usertasks.files import sweep_orphans
 
 logger = logging.getLogger(__name__)
 
@@ -44,18 +44,6 @@ def discard_partials_of(task_id: str) -> int:
     return _unlink(partials_dir().glob(f"{task_id}{SEPARATOR}*{SUFFIX}"))
 
 
-def discard_orphan_partials(active_among: Callable[[set[str]], set[str]]) -> int:
-    """Delete the unfinished files of every task that is no longer active.
-
-    The files are listed before ``active_among`` is asked which of their tasks are still active:
-    a job only creates its file once its task is running, so a file that appears meanwhile is
-    never mistaken for an orphan.
-    """
-    parts = list(partials_dir().glob(f"*{SUFFIX}"))
-    active = active_among({task_id_of(part) for part in parts})
-    return _unlink(part for part in parts if task_id_of(part) not in active)
-
-
 def _unlink(paths: Iterable[Path]) -> int:
     removed = 0
     for path in paths:
@@ -72,5 +60,8 @@ def clean_up_export(task) -> None:
 
 
 def sweep_orphan_partials() -> None:
-    """The export kind's ``sweep``: unfinished files whose task is no longer active."""
-    discard_orphan_partials(still_active)
+    """The export kind's ``sweep``: unfinished files whose task is no longer active (a job
+    only creates its file once its task is running, so no grace is needed)."""
+    removed = sweep_orphans(partials_dir().glob(f"*{SUFFIX}"), task_id_of)
+    if removed:
+        logger.info("removed %d unfinished export file(s)", removed)

@@ -28,10 +28,4 @@ def sweep_imports() -> None:
     for task_id in set(runs) - known:  # its task was deleted (with its user, say)
         publishing.undo(task_id)
         ImportRun.objects.filter(pk=task_id).delete()
-    uploads.discard_orphans(_over_or_unknown)
-
-
-def _over_or_unknown(task_ids: set[str]) -> tuple[set[str], set[str]]:
-    rows = dict(Task.objects.filter(pk__in=task_ids).values_list("pk", "status"))
-    over = {pk for pk, status in rows.items() if status not in Task.ACTIVE_STATUSES}
-    return over, task_ids - set(rows)
+    uploads.sweep_orphan_uploads()

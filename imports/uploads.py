@@ -10,11 +10,12 @@ between storing the upload and committing its task).
 
 import logging
 import shutil
-import time
 import uuid
 from pathlib import Path
 
 from django.conf import settings
+
+from usertasks.files import sweep_orphans
 
 logger = logging.getLogger(__name__)
 
@@ -52,32 +53,16 @@ def discard(task_id: str) -> bool:
     return existed
 
 
-def discard_orphans(over_or_unknown) -> int:
-    """Delete uploads of tasks that are over, and unclaimed ones older than UNCLAIMED_AFTER.
-
-    ``over_or_unknown(task_ids)`` returns (ids of tasks that are over, ids with no row). Files
-    are listed first: a task created meanwhile is never mistaken for an orphan.
-    """
-    files = list(upload_dir().iterdir())
-    ids = {f.name.removesuffix(SUFFIX) for f in files if f.name.endswith(SUFFIX)}
-    over, unknown = over_or_unknown(ids)
-    old = time.time() - UNCLAIMED_AFTER
-    removed = 0
-    for path in files:
-        task_id = path.name.removesuffix(SUFFIX)
-        stale = _mtime(path) < old
-        if (path.name.endswith(SUFFIX) and (task_id in over or (task_id in unknown and stale))) or (
-            path.name.endswith(INCOMING_SUFFIX) and stale
-        ):
-            path.unlink(missing_ok=True)
-            removed += 1
+def sweep_orphan_uploads() -> int:
+    """Delete uploads of tasks that are over, and unclaimed ones older than UNCLAIMED_AFTER (a
+    request that died between storing the upload and committing its task)."""
+    files = (p for p in upload_dir().iterdir() if p.name.endswith((SUFFIX, INCOMING_SUFFIX)))
+    removed = sweep_orphans(files, _task_id_of, grace=UNCLAIMED_AFTER)
     if removed:
         logger.info("removed %d leftover import upload(s)", removed)
     return removed
 
 
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except FileNotFoundError:
-        return time.time()
+def _task_id_of(path: Path) -> str | None:
+    """The task an upload waits for; None for one still arriving (no task claims it yet)."""
+    return path.name.removesuffix(SUFFIX) if path.name.endswith(SUFFIX) else None

@@ -90,11 +90,6 @@ def run_hourly_hooks() -> None:
             import_string(kind.hourly)()
 
 
-def still_active(task_ids: set[str]) -> set[str]:
-    """Which of these tasks are still queued or running: their files are not orphans."""
-    return set(Task.objects.active().filter(pk__in=task_ids).values_list("pk", flat=True))
-
-
 def _waiting(job: Job, connection: Redis) -> bool:
     return connection.lpos(Queue(job.origin, connection=connection).key, job.id) is not None
 
