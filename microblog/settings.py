@@ -305,6 +305,11 @@ EXPORT_DOWNLOAD_ACCEL_PREFIX = config.str("EXPORT_DOWNLOAD_ACCEL_PREFIX", defaul
 # Seconds between progress reports while an export runs (at most ten a second).
 EXPORT_PROGRESS_INTERVAL = config.float("EXPORT_PROGRESS_INTERVAL", default=0.1)
 
+# Task kinds registered besides the installed apps' own (an app registers its kinds in its
+# AppConfig.ready()): dotted paths of usertasks.kinds.TaskKind objects, for a kind that lives
+# outside an app. Web and workers need the same list. Empty: only the apps' kinds.
+TASK_KINDS = config.list("TASK_KINDS", default=[])
+
 # How fast a dead worker's task is noticed (see usertasks/workers.py): workers beat every
 # RQ_JOB_MONITORING_INTERVAL s and reconcile every RQ_MAINTENANCE_INTERVAL s; a running job
 # whose beat is older than TASK_HEARTBEAT_GRACE s is declared lost.

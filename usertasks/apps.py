@@ -8,13 +8,19 @@ class UserTasksConfig(AppConfig):
     verbose_name = "Tasks"
 
     def ready(self):
+        from django.conf import settings
+        from django.utils.module_loading import import_string
+
         from ops.metrics import register_source
         from usertasks import (
             notifications,
             results,  # noqa: F401 - connects its signal receiver
         )
+        from usertasks.kinds import register
         from usertasks.metrics import task_families
         from usertasks.task_events import TaskEvents
 
         notifications.register(TaskEvents())
         register_source("database", task_families)
+        for path in settings.TASK_KINDS:  # kinds outside the apps (settings.py)
+            register(import_string(path))
