@@ -1,8 +1,9 @@
 """Task kinds: a kind is a job function plus the texts people read about it.
 
 Everything else (the Task row, its states, the progress card, cancel, the admin, the rate limit)
-is shared, so a new kind is one ``register(TaskKind(...))`` here and a job: no template or
-JavaScript change.
+is shared, so a new kind is a job on usertasks/lifecycle.py and one ``register(TaskKind(...))``
+from its app's ``ready()`` (or the TASK_KINDS setting): no template or JavaScript change
+(docs/architecture.md, "Adding a task kind").
 """
 
 from collections.abc import Mapping
