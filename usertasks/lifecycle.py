@@ -1,11 +1,10 @@
 """One run of a task's job, the same for every kind: what the RQ job does between its body's steps.
 
-    @logs_task
     def my_job(task_id, *args):
         with running(task_id) as run:
-            run.start(total=n)           # queued → running
+            run.start(total=n)  # queued → running
             for ...:
-                run.progress(done)       # at most every EXPORT_PROGRESS_INTERVAL seconds
+                run.progress(done)  # at most every EXPORT_PROGRESS_INTERVAL seconds
             run.succeed(notice_code=...)  # running → succeeded
 
 The block ends the task however the body ends. A task cancelled (or failed by reconciliation)
@@ -15,7 +14,8 @@ other error with the reason ``reasons.of_error`` gives it (``disk_full``,
 ``database_unavailable``, ``internal_error``), and both are raised again for RQ. A body that
 refuses its input fails the task with a reason of its kind's own, ``run.fail(code, params)``,
 and returns normally. Each outcome is logged as "<noun> <task id> …", and every log line of the
-block carries the task id.
+block carries the task id (ops.logging.task_context; a job that logs outside the block, as the
+import's clean-up does, also wears ``logs_task``).
 """
 
 import logging
