@@ -200,7 +200,8 @@ class TaskAdmin(admin.ModelAdmin):
                 "without_file": without_file,
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             }
-            return TemplateResponse(request, "admin/usertasks/task/purge_confirmation.html", context)
+            template = "admin/usertasks/task/purge_confirmation.html"
+            return TemplateResponse(request, template, context)
         purged = sum(results.purge_task_file(task=task, by_staff=True) for task in with_file)
         skipped = without_file + len(with_file) - purged
         if purged:
