@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
 import keyset
@@ -30,15 +30,26 @@ def active_task(user, name: str) -> Task | None:
     return Task.objects.of(user).active().filter(name=name).first()
 
 
+# recent_tasks' rule, in plain SQL: every page asks it (the task cards), and for most users the
+# answer is nothing, which the ORM took longer to compile than the database to find.
+_RECENT_IDS = (
+    f"SELECT id FROM {Task._meta.db_table}"  # noqa: S608 (model tables)
+    f" WHERE user_id = %s AND (status IN ({', '.join(['%s'] * len(Task.ACTIVE_STATUSES))})"
+    " OR finished_at >= %s)"
+)
+
+
 def recent_tasks(user) -> list[Task]:
     """Active tasks and those finished in the last few minutes, oldest first: what a websocket
-    snapshot carries, so a reconnecting page learns every final state it may have missed."""
-    recent = Q(finished_at__gte=timezone.now() - RECENT)
-    return list(
-        Task.objects.of(user)
-        .filter(Q(status__in=Task.ACTIVE_STATUSES) | recent)
-        .order_by("created_at")
-    )
+    snapshot carries, so a reconnecting page learns every final state it may have missed.
+    One small query when there are none; the rows are read only when there are some."""
+    since = connection.ops.adapt_datetimefield_value(timezone.now() - RECENT)
+    with connection.cursor() as cursor:
+        cursor.execute(_RECENT_IDS, [user.pk, *(s.value for s in Task.ACTIVE_STATUSES), since])
+        ids = [pk for (pk,) in cursor.fetchall()]
+    if not ids:
+        return []
+    return list(Task.objects.filter(pk__in=ids).order_by("created_at"))
 
 
 def current_tasks(user) -> list[Task]:

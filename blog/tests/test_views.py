@@ -321,3 +321,29 @@ def test_profile_query_count_does_not_grow_with_the_number_of_posts(
     with django_assert_num_queries(len(one_post)):
         response = logged_in.get(url)
     assert count_articles(response) == 20
+
+
+def test_the_timeline_of_a_reader_with_no_task_nor_message_runs_six_queries(logged_in, user):
+    """What a timeline page asks the database, pinned: the session, the user, the page's ids and
+    its posts, the unread count and the task cards (none: one small query). A seventh is a
+    per-page cost someone added (transaction statements aside: SAVEPOINT, SET LOCAL jit)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    authors = UserFactory.create_batch(3)
+    Follow.objects.bulk_create(Follow(follower=user, followed=author) for author in authors)
+    one_post_each(authors)
+    logged_in.get("/")  # the first request may set the CSRF cookie; measure the next
+    with CaptureQueriesContext(connection) as queries:
+        response = logged_in.get("/")
+    assert count_articles(response) == 3
+    statements = [
+        q["sql"]
+        for q in queries
+        if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "SET LOCAL"))
+    ]
+    tables = ["django_session", "accounts_user", "microblog_follow", "microblog_post"]
+    tables += ["private_messages_message", "exports_task"]  # the navigation, then the cards
+    assert len(statements) == len(tables), statements
+    for sql, table in zip(statements, tables, strict=True):
+        assert table in sql, (table, sql)

@@ -1,5 +1,6 @@
 """What only this web process knows: the requests it served and the websockets it holds."""
 
+import functools
 import time
 
 from django.conf import settings
@@ -48,10 +49,16 @@ class HttpMetricsMiddleware:
             view = "<static>"
         else:
             view = "<unresolved>"
-        HTTP_LATENCY.labels(view).observe(time.perf_counter() - start)
         method = request.method if request.method in KNOWN_METHODS else "other"
-        HTTP_REQUESTS.labels(view, method, str(response.status_code)).inc()
+        latency, requests = self._series(view, method, response.status_code)
+        latency.observe(time.perf_counter() - start)
+        requests.inc()
         return response
+
+    @staticmethod
+    @functools.cache  # views x methods x statuses: a bounded set, kept apart from labels()' lock
+    def _series(view, method, status):
+        return HTTP_LATENCY.labels(view), HTTP_REQUESTS.labels(view, method, str(status))
 
 
 class OpenWebsocketsMiddleware:

@@ -90,3 +90,26 @@ def test_a_bad_cursor_gives_the_first_page(client, alice, bob, query):
     response = client.get(f"/messages/?{query}")
     assert response.status_code == 200
     assert bodies(response.text) == list(range(29, 9, -1))
+
+
+def test_the_navigation_unread_count_is_the_unread_by_definition(alice, bob):
+    """unread_count writes unread_by's rule out in SQL (it runs on every page): the two agree
+    with no read mark, with one between messages, with ties at the mark, and after it."""
+    from private_messages.models import ReadMark
+    from private_messages.selectors import unread_count
+
+    def agree():
+        expected = Message.objects.unread_by(alice.pk).count()
+        assert unread_count(alice.pk) == expected
+        return expected
+
+    assert agree() == 0
+    fill_inbox(alice, bob, 10)
+    assert agree() == 10
+    middle = Message.objects.order_by("timestamp")[4].timestamp
+    Message.objects.create(sender=bob, recipient=alice, body="tie", timestamp=middle)
+    ReadMark.objects.create(user=alice, read_at=middle)
+    assert agree() == 5
+    ReadMark.objects.filter(user=alice).update(read_at=timezone.now())
+    assert agree() == 0
+    assert unread_count(bob.pk) == 0
