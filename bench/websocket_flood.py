@@ -66,7 +66,7 @@ out = Path(tempfile.mkdtemp(prefix="bench-flood-"))
 users, (attacker, bystander) = users_with_sessions("bench_flood", 2)
 Task.objects.filter(user__in=users).delete()
 followed = create_task(
-    task_id=f"{time.time_ns():032x}"[-32:], user=users[1], name=EXPORT_POSTS.name
+    task_id=f"{time.time_ns():032x}"[-32:], user=users[1], kind=EXPORT_POSTS.name
 )
 
 
