@@ -28,7 +28,7 @@ parser.add_argument("--posts", type=int, default=2000)
 options = parser.parse_args()
 
 redis_server = start_redis()
-setup_django(options.vendor, EXPORTS_PER_HOUR=0)
+setup_django(options.vendor, TASKS_PER_HOUR=0)
 
 from django.db import connection  # noqa: E402
 

@@ -122,7 +122,7 @@ def _enqueue(queue: Queue, task: Task, kind: TaskKind, args: tuple, job_timeout:
 
 
 def _check_rate_limit(*, user, kind: TaskKind) -> None:
-    limit = settings.EXPORTS_PER_HOUR
+    limit = settings.TASKS_PER_HOUR
     if not limit:
         return
     window = timedelta(hours=1)

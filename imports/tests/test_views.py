@@ -62,7 +62,7 @@ def test_a_second_import_is_refused_while_one_is_active_and_leaves_no_file(logge
 
 
 def test_imports_share_the_rate_limit_rule(logged_in, user, redis_client, settings):
-    settings.EXPORTS_PER_HOUR = 1
+    settings.TASKS_PER_HOUR = 1
     logged_in.post("/imports/", {"archive": archive()})
     Task.objects.update(status=Task.Status.SUCCEEDED)
     response = logged_in.post("/imports/", {"archive": archive()}, follow=True)

@@ -203,7 +203,7 @@ def non_loopback_address():
 def test_two_webs_and_two_workers_one_killed_mid_export_report_what_the_database_holds(
     redis_client, media_root, smtp_server, tmp_path, settings
 ):
-    settings.EXPORTS_PER_HOUR = 0
+    settings.TASKS_PER_HOUR = 0
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     seed_posts(author=alice, count=300_000, seed=14)
     seed_posts(author=bob, count=25, seed=15)
