@@ -1,5 +1,6 @@
-"""Upgrading a site written by the release before the task app (docs/operations.md#deploy):
-its data, files, e-mailed links, staff permissions, admin history and queued jobs carry over.
+"""Upgrading a site written by the release before the task app: its data, files, e-mailed
+links, staff permissions, admin history and queued jobs carry over (docs/operations.md,
+"Upgrading from the release before the task app").
 
 The old release (its commit, as released) migrates a database of the test's vendor and writes
 to it with its own code and worker; the current code then runs ``migrate`` on that database
