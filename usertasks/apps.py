@@ -1,4 +1,9 @@
+import logging
+
 from django.apps import AppConfig
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 
 class UserTasksConfig(AppConfig):
@@ -18,3 +23,6 @@ class UserTasksConfig(AppConfig):
 
         notifications.register(TaskEvents())
         register_source("database", task_families)
+        # Read by settings before logging was set up: said once per process, now that it is.
+        for deprecation in settings.DEPRECATED_ENVIRONMENT:
+            logger.warning(deprecation)
