@@ -27,7 +27,7 @@ parser.add_argument("--offset", default="+9s")
 options = parser.parse_args()
 
 redis_server = start_redis()
-setup_django(options.vendor, EXPORTS_PER_HOUR=0)
+setup_django(options.vendor, TASKS_PER_HOUR=0)
 
 import redis  # noqa: E402
 

@@ -22,7 +22,7 @@ from usertasks.transitions import create_task  # noqa: E402
 
 user = get_user_model().objects.get(username=username)
 Task.objects.filter(user=user).delete()
-task = create_task(task_id=f"{time.time_ns():032x}"[-32:], user=user, name=EXPORT_POSTS.name)
+task = create_task(task_id=f"{time.time_ns():032x}"[-32:], user=user, kind=EXPORT_POSTS.name)
 started = time.perf_counter()
 export_posts(task.pk)
 elapsed = time.perf_counter() - started

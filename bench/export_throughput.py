@@ -33,7 +33,7 @@ parser.add_argument("--runs", type=int, default=5)
 options = parser.parse_args()
 
 redis_server = start_redis()
-setup_django(options.vendor, EXPORTS_PER_HOUR=0)
+setup_django(options.vendor, TASKS_PER_HOUR=0)
 
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402

@@ -25,7 +25,7 @@ parser.add_argument("--runs", type=int, default=1)
 options = parser.parse_args()
 
 redis_server = start_redis()
-setup_django(options.vendor, EXPORTS_PER_HOUR=0)
+setup_django(options.vendor, TASKS_PER_HOUR=0)
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
@@ -132,7 +132,7 @@ def flow(site, worker, person, archive):
 archive = out / "posts.json"
 write_archive(archive, options.posts)
 floor_user, import_user = user("bench_import_floor"), user("bench_import")
-env = {"MEDIA_ROOT": media, "EXPORTS_PER_HOUR": 0, "DEBUG": "false"}
+env = {"MEDIA_ROOT": media, "TASKS_PER_HOUR": 0, "DEBUG": "false"}
 site = processes.start_daphne(out / "daphne.log", **env)
 worker = processes.start_worker(out / "worker.log", **env)
 try:

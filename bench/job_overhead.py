@@ -28,7 +28,7 @@ parser.add_argument("--posts", type=int, default=2000)
 options = parser.parse_args()
 
 redis_server = start_redis()
-setup_django(options.vendor, EXPORTS_PER_HOUR=0)
+setup_django(options.vendor, TASKS_PER_HOUR=0)
 
 from django.db import connection  # noqa: E402
 
@@ -85,7 +85,7 @@ def succeeded():
 Task.objects.filter(user__in=users).delete()
 started = own_cpu()
 for user in users:
-    task = create_task(task_id=f"{time.time_ns():032x}"[-32:], user=user, name=EXPORT_POSTS.name)
+    task = create_task(task_id=f"{time.time_ns():032x}"[-32:], user=user, kind=EXPORT_POSTS.name)
     export_posts(task.pk)
 in_process = (own_cpu() - started) / len(users)
 assert succeeded() == len(users)

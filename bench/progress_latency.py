@@ -42,7 +42,7 @@ from usertasks.transitions import create_task  # noqa: E402
 out = Path(tempfile.mkdtemp(prefix="bench-latency-"))
 user, _ = get_user_model().objects.get_or_create(username="bench_latency")
 Task.objects.filter(user=user).delete()
-task = create_task(task_id=f"{time.time_ns():032x}"[-32:], user=user, name=EXPORT_POSTS.name)
+task = create_task(task_id=f"{time.time_ns():032x}"[-32:], user=user, kind=EXPORT_POSTS.name)
 client = Client(SERVER_NAME="localhost")
 client.force_login(user)
 cookie = f"sessionid={client.cookies['sessionid'].value}"

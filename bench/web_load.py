@@ -23,7 +23,7 @@ parser.add_argument("--posters", type=int, default=5000)
 options = parser.parse_args()
 
 redis_server = start_redis()
-setup_django(options.vendor, EXPORTS_PER_HOUR=0)
+setup_django(options.vendor, TASKS_PER_HOUR=0)
 
 from sessions import users_with_sessions  # noqa: E402
 

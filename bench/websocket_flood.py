@@ -49,7 +49,7 @@ resource.setrlimit(
 )
 
 redis_server = start_redis()
-setup_django(options.vendor, EXPORTS_PER_HOUR=0)
+setup_django(options.vendor, TASKS_PER_HOUR=0)
 
 import websockets  # noqa: E402
 from sessions import users_with_sessions  # noqa: E402
@@ -66,7 +66,7 @@ out = Path(tempfile.mkdtemp(prefix="bench-flood-"))
 users, (attacker, bystander) = users_with_sessions("bench_flood", 2)
 Task.objects.filter(user__in=users).delete()
 followed = create_task(
-    task_id=f"{time.time_ns():032x}"[-32:], user=users[1], name=EXPORT_POSTS.name
+    task_id=f"{time.time_ns():032x}"[-32:], user=users[1], kind=EXPORT_POSTS.name
 )
 
 

@@ -61,7 +61,7 @@ resource.setrlimit(
 )
 
 redis_server = start_redis()
-setup_django(options.vendor, EXPORTS_PER_HOUR=0, MESSAGES_PER_HOUR=0)
+setup_django(options.vendor, TASKS_PER_HOUR=0, MESSAGES_PER_HOUR=0)
 
 import websockets  # noqa: E402
 from sessions import users_with_sessions  # noqa: E402

@@ -22,7 +22,7 @@ parser.add_argument("--posts", type=int, default=10_000)
 options = parser.parse_args()
 
 redis_server = start_redis()
-setup_django(options.vendor, EXPORTS_PER_HOUR=0)
+setup_django(options.vendor, TASKS_PER_HOUR=0)
 
 from exports.services import export_launch  # noqa: E402
 from testkit.processes import Process  # noqa: E402

@@ -15,7 +15,7 @@ EXPORT_POSTS_BUCKETS = (10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000)
 def export_histograms():
     """Durations and sizes of the exports that succeeded, from their Task rows."""
     exports = Task.objects.filter(
-        name="export_posts", status=Task.Status.SUCCEEDED, started_at__isnull=False
+        kind="export_posts", status=Task.Status.SUCCEEDED, started_at__isnull=False
     ).annotate(
         took=ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
     )

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def export_timeout(post_count: int) -> int:
     """Seconds an export of ``post_count`` posts may run: generous, but scaled to its size."""
-    return settings.EXPORT_TIMEOUT_BASE + post_count // settings.EXPORT_TIMEOUT_POSTS_PER_SECOND
+    return settings.TASK_TIMEOUT_BASE + post_count // settings.EXPORT_TIMEOUT_POSTS_PER_SECOND
 
 
 def export_launch(*, user: "User") -> Task:

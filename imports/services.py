@@ -13,7 +13,7 @@ TIMEOUT_BYTES_PER_SECOND = 100_000
 
 
 def import_timeout(size: int) -> int:
-    return settings.EXPORT_TIMEOUT_BASE + size // TIMEOUT_BYTES_PER_SECOND
+    return settings.TASK_TIMEOUT_BASE + size // TIMEOUT_BYTES_PER_SECOND
 
 
 def import_launch(*, user, upload) -> Task:

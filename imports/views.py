@@ -44,7 +44,7 @@ def _imports(request):
     if request.method == "GET":
         if request.GET.get("refused") == "too_large":  # from imports/size_guard.py
             messages.error(request, too_large_message())
-        history = selectors.history_page(request.user, request.GET, name=IMPORT_POSTS.name)
+        history = selectors.history_page(request.user, request.GET, kind=IMPORT_POSTS.name)
         active = selectors.active_task(request.user, IMPORT_POSTS.name)
         context = {"tasks": history, "form": ImportForm(), "active_import": active}
         return render(request, "imports/imports.html", context)

@@ -2,6 +2,10 @@
 
 A missing or malformed variable must stop start-up with a message naming it, not a
 traceback: every getter turns a parse error into ``SystemExit("Configuration error: VAR ...")``.
+
+A renamed variable is still read under its old name for one release (``formerly=``); each old
+name in use is noted in ``deprecations``, which settings hand to the start-up log
+(``DEPRECATED_ENVIRONMENT``: logging is not configured yet while settings are read).
 """
 
 import sys
@@ -30,9 +34,23 @@ class Config:
 
     def __init__(self, env):
         self.env = env
+        self.deprecations: list[str] = []
 
-    def _get(self, name, parse, default):
+    def _get(self, name, parse, default, formerly=None):
         raw = self.env.ENVIRON.get(name)
+        if formerly is not None and formerly in self.env.ENVIRON:
+            if raw is None:
+                raw = self.env.ENVIRON[formerly]
+                self.deprecations.append(
+                    f"{formerly} is deprecated and will be removed in the next release: "
+                    f"set {name} instead"
+                )
+                name = formerly  # a malformed value is reported under the name it was set by
+            else:
+                self.deprecations.append(
+                    f"{formerly} is ignored ({name} is set) and will be removed in the next "
+                    f"release: unset it"
+                )
         if raw is None:
             if default is REQUIRED:
                 self.fail(name, "is required but not set")
@@ -54,8 +72,8 @@ class Config:
     def bool(self, name, default=REQUIRED):
         return self._get(name, _parse_bool, default)
 
-    def int(self, name, default=REQUIRED):
-        return self._get(name, int, default)
+    def int(self, name, default=REQUIRED, *, formerly=None):
+        return self._get(name, int, default, formerly)
 
     def float(self, name, default=REQUIRED):
         return self._get(name, float, default)

@@ -292,7 +292,8 @@ LOGGING = {
     },
 }
 
-EXPORTS_PER_HOUR = config.int("EXPORTS_PER_HOUR", default=5)  # 0 disables the limit
+# Per user and per task kind, exports and imports alike; 0 disables the limit.
+TASKS_PER_HOUR = config.int("TASKS_PER_HOUR", default=5, formerly="EXPORTS_PER_HOUR")
 # Task websockets of one user in one web process: a page opens one, so 50 is 50 tabs; past it
 # one user's sockets could hold a process's memory and loop (usertasks/consumers.py).
 WEBSOCKETS_PER_USER = config.int("WEBSOCKETS_PER_USER", default=50)
@@ -321,8 +322,9 @@ TASK_HEARTBEAT_GRACE = config.int("TASK_HEARTBEAT_GRACE", default=20)
 CLOCK_SKEW_MAX = config.float("CLOCK_SKEW_MAX", default=10.0)
 # A queued task younger than this may still be waiting for its on_commit enqueue.
 TASK_ENQUEUE_GRACE = config.int("TASK_ENQUEUE_GRACE", default=30)
-# Job timeout = base + posts / rate; generous so only a stuck export hits it.
-EXPORT_TIMEOUT_BASE = config.int("EXPORT_TIMEOUT_BASE", default=120)
+# A job's timeout is this base plus its kind's share (an export: posts / rate; an import: its
+# size, imports/services.py); generous so only a stuck job hits it.
+TASK_TIMEOUT_BASE = config.int("TASK_TIMEOUT_BASE", default=120, formerly="EXPORT_TIMEOUT_BASE")
 EXPORT_TIMEOUT_POSTS_PER_SECOND = config.int("EXPORT_TIMEOUT_POSTS_PER_SECOND", default=5000)
 
 # Imports. A larger upload is refused before any of it is read
@@ -352,3 +354,7 @@ METRICS_TOKEN = config.str("METRICS_TOKEN", default="")
 # where exports are written must have this much room.
 HEALTH_WORKER_MAX_AGE = config.int("HEALTH_WORKER_MAX_AGE", default=60)
 HEALTH_MIN_FREE_BYTES = config.int("HEALTH_MIN_FREE_BYTES", default=100 * 1024 * 1024)
+
+# Old names of renamed variables still in use (microblog/config.py), one warning line each at
+# start-up (usertasks/apps.py: the renamed variables are the task system's).
+DEPRECATED_ENVIRONMENT = config.deprecations

@@ -38,5 +38,5 @@ class TaskFactory(factory.django.DjangoModelFactory):
         model = Task
 
     id = factory.Faker("hexify", text="^" * 32)
-    name = "export_posts"
+    kind = "export_posts"
     user = factory.SubFactory(UserFactory)

@@ -19,16 +19,16 @@ from usertasks.models import Task
 
 
 class KindFilter(admin.SimpleListFilter):
-    """By kind, in words ("Export"), where a plain filter on ``name`` showed "export_posts"."""
+    """By kind, in words ("Export"), where a plain filter on ``kind`` showed "export_posts"."""
 
     title = _("kind")
-    parameter_name = "name"
+    parameter_name = "kind"
 
     def lookups(self, request, model_admin):
         return [(kind.name, kind.label) for kind in all_kinds()]
 
     def queryset(self, request, queryset):
-        return queryset.filter(name=self.value()) if self.value() else queryset
+        return queryset.filter(kind=self.value()) if self.value() else queryset
 
 
 @admin.register(Task)
@@ -43,7 +43,7 @@ class TaskAdmin(admin.ModelAdmin):
     fields = (
         "id",
         "user",
-        "name",
+        "kind",
         "description",
         "status",
         "progress",
@@ -95,7 +95,7 @@ class TaskAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("description"))
     def description(self, task):
-        return task.kind.described_for_staff(task.user.username)
+        return task.kind_spec.described_for_staff(task.user.username)
 
     @admin.display(description=_("status"), ordering="status")
     def state(self, task):
@@ -164,7 +164,7 @@ class TaskAdmin(admin.ModelAdmin):
         for task in queryset.select_related("user"):
             if task.status != Task.Status.FAILED:
                 skipped["not_failed"] += 1
-            elif not task.kind.relaunch:
+            elif not task.kind_spec.relaunch:
                 skipped["not_retryable"] += 1
             else:
                 try:
@@ -172,7 +172,7 @@ class TaskAdmin(admin.ModelAdmin):
                     retried += 1
                 except services.TaskError as refusal:
                     text = gettext("%(task)s was not retried: %(reason)s")
-                    described = task.kind.described_for_staff(task.user.username)
+                    described = task.kind_spec.described_for_staff(task.user.username)
                     self.message_user(
                         request, text % {"task": described, "reason": refusal}, messages.WARNING
                     )
@@ -195,7 +195,8 @@ class TaskAdmin(admin.ModelAdmin):
                 "opts": self.model._meta,
                 "queryset": queryset,
                 "with_file": [
-                    (task.kind.described_for_staff(task.user.username), task) for task in with_file
+                    (task.kind_spec.described_for_staff(task.user.username), task)
+                    for task in with_file
                 ],
                 "without_file": without_file,
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,

@@ -1,4 +1,9 @@
+import logging
+
 from django.apps import AppConfig
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 
 class UserTasksConfig(AppConfig):
@@ -8,7 +13,6 @@ class UserTasksConfig(AppConfig):
     verbose_name = "Tasks"
 
     def ready(self):
-        from django.conf import settings
         from django.utils.module_loading import import_string
 
         from ops.metrics import register_source
@@ -24,3 +28,6 @@ class UserTasksConfig(AppConfig):
         register_source("database", task_families)
         for path in settings.TASK_KINDS:  # kinds outside the apps (settings.py)
             register(import_string(path))
+        # Read by settings before logging was set up: said once per process, now that it is.
+        for deprecation in settings.DEPRECATED_ENVIRONMENT:
+            logger.warning(deprecation)

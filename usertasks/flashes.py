@@ -8,4 +8,4 @@ from usertasks.models import Task
 
 
 def task_started(request, task: Task) -> None:
-    messages.info(request, str(task.kind.started), extra_tags=task.pk)
+    messages.info(request, str(task.kind_spec.started), extra_tags=task.pk)

@@ -16,7 +16,7 @@ from usertasks import reasons
 
 @dataclass(frozen=True)
 class TaskKind:
-    name: str  # stored in Task.name
+    name: str  # stored in Task.kind
     job: str  # dotted path of the RQ job, called as job(task_id, *args)
     description: Promise  # what the task is, whatever its state, to its owner
     # The same for staff, with %(username)s for the owner, and the kind in a word (the

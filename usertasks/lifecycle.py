@@ -49,7 +49,7 @@ class TaskRun:
         if not isinstance(task, Task):
             task = Task.objects.select_related("user").get(pk=task)
         self.task = task
-        self.noun = noun or task.name  # the first word of its log lines: "export 3f… failed"
+        self.noun = noun or task.kind  # the first word of its log lines: "export 3f… failed"
         self.undo = undo
         self.succeeded = False
         self.broadcaster: Broadcaster | None = None

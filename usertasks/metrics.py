@@ -14,8 +14,8 @@ def task_families():
         "microblog_tasks", "Tasks by name and status.", labels=["name", "status"]
     )
     counts = {}
-    for row in Task.objects.order_by().values("name", "status").annotate(n=Count("pk")):
-        counts[(row["name"], row["status"])] = row["n"]
+    for row in Task.objects.order_by().values("kind", "status").annotate(n=Count("pk")):
+        counts[(row["kind"], row["status"])] = row["n"]
     names = sorted({name for name, _ in counts} | {kind.name for kind in all_kinds()})
     for name in names:
         for status in Task.Status.values:
@@ -34,9 +34,9 @@ def task_families():
     first = dict(
         Task.objects.active()
         .order_by()
-        .values("name")
+        .values("kind")
         .annotate(first=Min("created_at"))
-        .values_list("name", "first")
+        .values_list("kind", "first")
     )
     for name in names:
         active.add_metric(

@@ -32,7 +32,7 @@ class Task(models.Model):
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
     id = models.CharField(primary_key=True, max_length=64, editable=False)
-    name = models.CharField(max_length=64)  # its kind (usertasks/kinds.py)
+    kind = models.CharField(max_length=64)  # the name of its kind (usertasks/kinds.py)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks"
     )
@@ -67,9 +67,9 @@ class Task(models.Model):
         constraints = [
             # Two quick clicks must not start two exports: the database decides.
             models.UniqueConstraint(
-                fields=["user", "name"],
+                fields=["user", "kind"],
                 condition=Q(status__in=["queued", "running"]),
-                name="one_active_task_per_user_and_name",
+                name="one_active_task_per_user_and_kind",
             ),
             models.CheckConstraint(condition=Q(progress__lte=100), name="progress_at_most_100"),
         ]
@@ -77,29 +77,30 @@ class Task(models.Model):
 
     def __str__(self):
         """For staff (the admin's headings): whose task it is, and its state."""
-        described = self.kind.described_for_staff(self.user.username)
+        described = self.kind_spec.described_for_staff(self.user.username)
         return f"{described} ({self.get_status_display()})"
 
     @property
-    def kind(self) -> TaskKind:
-        return get_kind(self.name)
+    def kind_spec(self) -> TaskKind:
+        """The registered kind that ``kind`` names: its job and the texts people read."""
+        return get_kind(self.kind)
 
     @property
     def description(self) -> str:
-        return str(self.kind.description)
+        return str(self.kind_spec.description)
 
     @property
     def title(self) -> str:
         """What happened, for a card's heading: "Export of your posts — ready"."""
-        return self.kind.title(self.status, purged=self.purged_at is not None)
+        return self.kind_spec.title(self.status, purged=self.purged_at is not None)
 
     @property
     def error(self) -> str:
-        return self.kind.text(self.error_code, self.error_params)
+        return self.kind_spec.text(self.error_code, self.error_params)
 
     @property
     def notice(self) -> str:
-        return self.kind.text(self.notice_code, self.notice_params)
+        return self.kind_spec.text(self.notice_code, self.notice_params)
 
     @property
     def is_active(self):

@@ -26,7 +26,7 @@ def task_state(task: Task) -> dict[str, Any]:
     """What the row says, with codes rather than words: JSON-safe, the same for every reader."""
     return {
         "id": task.pk,
-        "name": task.name,
+        "name": task.kind,  # the documented field of the task object; the model calls it kind
         "status": task.status,
         "progress": task.progress,
         "done": task.done,

@@ -74,8 +74,8 @@ def reconcile_active_tasks(
 def _clean_up_after(task_ids: list[str]) -> None:
     """What the jobs of these tasks left behind, now that they are over and their horse gone."""
     for task in Task.objects.filter(pk__in=task_ids).exclude(status__in=Task.ACTIVE_STATUSES):
-        if task.kind.cleanup:
-            import_string(task.kind.cleanup)(task)
+        if task.kind_spec.cleanup:
+            import_string(task.kind_spec.cleanup)(task)
 
 
 def _sweep_kinds() -> None:

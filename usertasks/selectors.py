@@ -13,21 +13,21 @@ TASKS_PER_PAGE = 20
 TASK_KEY = keyset.Key("created_at", "pk", str)
 
 
-def history_page(user, query, *, name: str | None = None) -> keyset.Page:
-    """A page of the user's tasks (of one kind if `name` is given), newest first, leaving out
+def history_page(user, query, *, kind: str | None = None) -> keyset.Page:
+    """A page of the user's tasks (of one kind if `kind` is given), newest first, leaving out
     the current tasks, which the page shows as cards. `query` is request.GET (its cursor)."""
     shown = [task.pk for task in current_tasks(user)]
     tasks = Task.objects.of(user).exclude(pk__in=shown)
-    if name is not None:
-        tasks = tasks.filter(name=name)
+    if kind is not None:
+        tasks = tasks.filter(kind=kind)
     fetch = keyset.queryset_fetch(tasks, TASK_KEY)
     return keyset.page(query, fetch, size=TASKS_PER_PAGE, key=TASK_KEY)
 
 
-def active_task(user, name: str) -> Task | None:
+def active_task(user, kind: str) -> Task | None:
     if not user.is_authenticated:
         return None
-    return Task.objects.of(user).active().filter(name=name).first()
+    return Task.objects.of(user).active().filter(kind=kind).first()
 
 
 # recent_tasks' rule, in plain SQL: every page asks it (the task cards), and for most users the
@@ -58,7 +58,7 @@ def current_tasks(user) -> list[Task]:
     one active task at a time, so a newer task is itself active or recent)."""
     newest: dict[str, Task] = {}
     for task in recent_tasks(user):
-        newest[task.name] = task
+        newest[task.kind] = task
     return [task for task in newest.values() if task.dismissed_at is None]
 
 

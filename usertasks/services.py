@@ -59,7 +59,7 @@ class TaskRateLimited(TaskError):
 
 class TaskLaunchFailed(TaskError):
     def __init__(self, task: Task):
-        super().__init__(task.kind.text(reasons.QUEUE_FAILED))
+        super().__init__(task.kind_spec.text(reasons.QUEUE_FAILED))
         self.task = task
 
 
@@ -84,9 +84,9 @@ def launch_task(
     """
     _check_rate_limit(user=user, kind=kind)
     try:
-        task = transitions.create_task(task_id=uuid.uuid4().hex, user=user, name=kind.name)
+        task = transitions.create_task(task_id=uuid.uuid4().hex, user=user, kind=kind.name)
     except IntegrityError:
-        if Task.objects.of(user).active().filter(name=kind.name).exists():
+        if Task.objects.of(user).active().filter(kind=kind.name).exists():
             raise TaskAlreadyActive(kind) from None
         raise
     queue = get_queue()
@@ -122,14 +122,14 @@ def _enqueue(queue: Queue, task: Task, kind: TaskKind, args: tuple, job_timeout:
 
 
 def _check_rate_limit(*, user, kind: TaskKind) -> None:
-    limit = settings.EXPORTS_PER_HOUR
+    limit = settings.TASKS_PER_HOUR
     if not limit:
         return
     window = timedelta(hours=1)
     # Tasks that never ran (e.g. refused while Redis was down) do not count.
     counted = (
         Task.objects.of(user)
-        .filter(name=kind.name, created_at__gte=timezone.now() - window)
+        .filter(kind=kind.name, created_at__gte=timezone.now() - window)
         .exclude(status=Task.Status.FAILED, started_at=None)
         .order_by("-created_at")
         .values_list("created_at", flat=True)
@@ -167,9 +167,9 @@ def cancel_task(*, task: Task, by_staff: bool = False) -> Task:
 def retry_task(*, task: Task) -> Task:
     if task.status != Task.Status.FAILED:
         raise TaskError(_("Only failed tasks can be retried."))
-    if not task.kind.relaunch:
+    if not task.kind_spec.relaunch:
         raise TaskError(_("This kind of task cannot be retried."))
-    return import_string(task.kind.relaunch)(user=task.user)
+    return import_string(task.kind_spec.relaunch)(user=task.user)
 
 
 def dismiss_task(*, task: Task) -> None:

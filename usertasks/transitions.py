@@ -52,13 +52,13 @@ def sources_of(target: Status) -> frozenset[Status]:
     return frozenset(s for s, targets in TRANSITIONS.items() if s and target in targets)
 
 
-def create_task(*, task_id: str, user: "User", name: str) -> Task:
+def create_task(*, task_id: str, user: "User", kind: str) -> Task:
     """Insert a queued Task (the move from nothing to ``queued``) and publish it on commit.
 
     Raises IntegrityError when the user already has an active task of this kind.
     """
     now = timezone.now()
-    task = Task(id=task_id, name=name, user=user, status=Status.QUEUED, updated_at=now)
+    task = Task(id=task_id, kind=kind, user=user, status=Status.QUEUED, updated_at=now)
     with transaction.atomic():
         task.save(force_insert=True)
     _publish_on_commit(task)

@@ -46,7 +46,7 @@ def cancel(request, task_id):
     except services.TaskError as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.info(request, str(task.kind.cancelled))
+        messages.info(request, str(task.kind_spec.cancelled))
     return back(request)
 
 

@@ -191,7 +191,7 @@ def test_task_history_pages_show_every_task_once_with_tied_start_times(logged_in
     tasks = TaskFactory.create_batch(
         45,
         user=user,
-        name=kind,
+        kind=kind,
         status=Task.Status.SUCCEEDED,
         finished_at=timezone.now() - timedelta(days=1),
     )

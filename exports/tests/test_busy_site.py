@@ -55,7 +55,7 @@ def sqlite_site(tmp_path, seeded_database, redis_client, smtp_server):
     env = {
         "DATABASE_URL": f"sqlite:///{database}",
         "MEDIA_ROOT": media,
-        "EXPORTS_PER_HOUR": 0,
+        "TASKS_PER_HOUR": 0,
         **smtp_server.env(),
     }
     web = processes.start_daphne(tmp_path / "web.log", **env)

@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 def postgresql_only(settings):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: DATABASE_URL=postgres://... make test (as CI runs)")
-    settings.EXPORTS_PER_HOUR = 0
+    settings.TASKS_PER_HOUR = 0
 
 
 def start_worker(tmp_path, name, media_root, smtp_server):

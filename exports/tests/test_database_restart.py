@@ -32,7 +32,7 @@ DOWN_PAGE_TEXT = {
 def postgresql(settings):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: DATABASE_URL=postgres://... make test (as CI runs)")
-    settings.EXPORTS_PER_HOUR = 0
+    settings.TASKS_PER_HOUR = 0
 
 
 def start_worker(tmp_path, media_root, smtp_server):

@@ -32,7 +32,7 @@ def settled(task):
 
 @pytest.fixture
 def no_rate_limit(settings):
-    settings.EXPORTS_PER_HOUR = 0
+    settings.TASKS_PER_HOUR = 0
 
 
 def test_killed_workers_and_work_horses_never_leave_a_task_active(
@@ -152,7 +152,7 @@ def test_tasks_whose_jobs_redis_lost_end_failed(
 def test_an_export_that_hits_its_timeout_fails_with_a_readable_reason(
     user, redis_client, media_root, smtp_server, tmp_path, settings
 ):
-    settings.EXPORT_TIMEOUT_BASE = 2  # the launcher sets the job's timeout
+    settings.TASK_TIMEOUT_BASE = 2  # the launcher sets the job's timeout
     smtp_server.stall = 10  # the job hangs on SMTP until its 2 s timeout fires
     worker = start_worker(tmp_path, "worker", media_root, smtp_server)
     try:

@@ -31,7 +31,7 @@ def exported(user):
 def test_deleting_a_user_in_the_admin_deletes_their_export_files(
     worker, client, user, other_user, settings
 ):
-    settings.EXPORTS_PER_HOUR = 0
+    settings.TASKS_PER_HOUR = 0
     seed_posts(author=user, count=50, seed=8)
     own = [exported(user), exported(user)]
     others = exported(other_user)

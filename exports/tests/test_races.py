@@ -59,10 +59,10 @@ def _post_export(port, session, barrier):
 def test_thirty_simultaneous_export_posts_create_exactly_one_task(
     user, redis_client, media_root, tmp_path, settings
 ):
-    settings.EXPORTS_PER_HOUR = 0
+    settings.TASKS_PER_HOUR = 0
     # Two web processes, so requests really interleave in the database.
     servers = [
-        processes.start_daphne(tmp_path / f"web{i}.log", MEDIA_ROOT=media_root, EXPORTS_PER_HOUR=0)
+        processes.start_daphne(tmp_path / f"web{i}.log", MEDIA_ROOT=media_root, TASKS_PER_HOUR=0)
         for i in range(2)
     ]
     sessions = [_session(user) for _ in range(30)]

@@ -49,7 +49,7 @@ def _site_env(sentinel_group, media_root, smtp_server):
     return {
         **sentinel_group.env(),
         "MEDIA_ROOT": media_root,
-        "EXPORTS_PER_HOUR": 0,
+        "TASKS_PER_HOUR": 0,
         "RQ_JOB_MONITORING_INTERVAL": 1,
         "RQ_MAINTENANCE_INTERVAL": 2,
         "TASK_ENQUEUE_GRACE": 1,

@@ -35,7 +35,7 @@ def test_workers_ride_out_a_full_redis_and_resume_once_there_is_room(
         **FAST_DETECTION,
         "REDIS_URL": server.url,
         "MEDIA_ROOT": media_root,
-        "EXPORTS_PER_HOUR": 0,
+        "TASKS_PER_HOUR": 0,
         **smtp_server.env(),
     }
     web = processes.start_daphne(tmp_path / "web.log", **env)

@@ -27,7 +27,7 @@ def test_worker_and_web_ride_out_a_redis_restart_during_an_export(
     env = {
         "REDIS_URL": redis.url,
         "MEDIA_ROOT": media_root,
-        "EXPORTS_PER_HOUR": 0,
+        "TASKS_PER_HOUR": 0,
         "RQ_JOB_MONITORING_INTERVAL": 1,
         **smtp_server.env(),
     }

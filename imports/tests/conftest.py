@@ -14,7 +14,7 @@ def upload_dir(media_root):
 def site(transactional_db, redis_client, media_root, tmp_path):
     """daphne with no rate limit (tests start many imports) and a small upload limit."""
     process = processes.start_daphne(
-        tmp_path / "daphne.log", MEDIA_ROOT=media_root, EXPORTS_PER_HOUR=0
+        tmp_path / "daphne.log", MEDIA_ROOT=media_root, TASKS_PER_HOUR=0
     )
     yield process
     process.stop()

@@ -33,7 +33,7 @@ def test_an_archive_uploaded_through_the_form_shows_a_live_bar_then_its_posts(
     page.set_input_files("#import-archive", str(archive))
     page.click("#import-button")  # no worker yet: the task waits in the queue
     page.wait_for_selector("text=Your import has started.")
-    task = Task.objects.get(name="import_posts")
+    task = Task.objects.get(kind="import_posts")
     card = f'.task[data-task-id="{task.pk}"]'
     assert page.inner_text(f"{card} .task-title") == "Import of your posts — waiting to start"
     assert page.is_disabled("#import-button")

@@ -12,20 +12,20 @@ pytestmark = pytest.mark.django_db
 def test_a_bad_post_and_the_final_counts_render_in_english_and_spanish(user):
     failed = TaskFactory(
         user=user,
-        name="import_posts",
+        kind="import_posts",
         status=Task.Status.FAILED,
         error_code="post_body_too_long",
         error_params={"index": 3, "length": 281, "limit": 280},
     )
     done = TaskFactory(
         user=user,
-        name="import_posts",
+        kind="import_posts",
         status=Task.Status.SUCCEEDED,
         notice_code="imported",
         notice_params={"imported": 100_000, "skipped": 2},
     )
     truncated = TaskFactory(
-        user=user, name="import_posts", status=Task.Status.FAILED, error_code="archive_truncated"
+        user=user, kind="import_posts", status=Task.Status.FAILED, error_code="archive_truncated"
     )
     assert failed.error == (
         "Post 3 has 281 characters; posts are limited to 280. No post was imported."

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def killed_import(user, status, posts=3):
     """An import whose work-horse died after writing ``posts`` posts: its row says ``status``."""
-    task = TaskFactory(user=user, name="import_posts", status=status)
+    task = TaskFactory(user=user, kind="import_posts", status=status)
     ImportRun.objects.create(task_id=task.pk)
     for i in range(posts):
         Post.objects.create(author=user, body=f"imported {i}", import_task_id=task.pk)

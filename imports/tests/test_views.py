@@ -31,7 +31,7 @@ def test_posting_an_archive_starts_an_import_and_stores_the_file_where_nothing_s
     response = logged_in.post("/imports/", {"archive": archive(), "next": "/imports/"}, follow=True)
 
     task = Task.objects.get()
-    assert (task.name, task.status) == ("import_posts", Task.Status.QUEUED)
+    assert (task.kind, task.status) == ("import_posts", Task.Status.QUEUED)
     assert "Your import has started." in response.content.decode()
     assert f'data-task-id="{task.pk}"' in response.content.decode()
     stored = uploads.path_of(task.pk)
@@ -62,7 +62,7 @@ def test_a_second_import_is_refused_while_one_is_active_and_leaves_no_file(logge
 
 
 def test_imports_share_the_rate_limit_rule(logged_in, user, redis_client, settings):
-    settings.EXPORTS_PER_HOUR = 1
+    settings.TASKS_PER_HOUR = 1
     logged_in.post("/imports/", {"archive": archive()})
     Task.objects.update(status=Task.Status.SUCCEEDED)
     response = logged_in.post("/imports/", {"archive": archive()}, follow=True)

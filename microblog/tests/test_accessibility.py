@@ -99,7 +99,7 @@ def test_pages_with_running_and_finished_exports_have_no_serious_accessibility_p
     # A card per kind: a finished export and a failed task of another kind.
     failed = TaskFactory(
         **finished,
-        name="import_posts",
+        kind="import_posts",
         status=Task.Status.FAILED,
         progress=30,
         error_code="internal_error",

@@ -72,7 +72,7 @@ def test_a_killed_web_server_or_worker_is_restarted_and_ctrl_c_still_stops_every
         MEDIA_ROOT=media_root,
         PATH=f"{venv_bin}:{os.environ['PATH']}",
         SITE_URL=f"http://127.0.0.1:{port}",
-        EXPORTS_PER_HOUR=0,
+        TASKS_PER_HOUR=0,
         **smtp_server.env(),  # not var/mail/ of this work tree
     )
     command = [sys.executable, "-m", "devtools.embedded_redis", *HONCHO.format(port=port).split()]

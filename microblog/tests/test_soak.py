@@ -273,7 +273,7 @@ def test_the_site_keeps_every_promise_under_load_while_its_parts_fail(
     env = {
         "REDIS_URL": private_redis[0].url,
         "MEDIA_ROOT": media_root,
-        "EXPORTS_PER_HOUR": 0,
+        "TASKS_PER_HOUR": 0,
         **processes.FAST_DETECTION,
         **smtp_server.env(),
     }

@@ -97,12 +97,12 @@ def test_without_a_configured_token_no_token_is_accepted(client, redis_client, s
 def test_tasks_and_the_oldest_active_one_are_read_from_the_database(client, redis_client):
     now = timezone.now()
     users = UserFactory.create_batch(3)
-    Task.objects.create(id="a" * 32, name="export_posts", user=users[0], status="running")
+    Task.objects.create(id="a" * 32, kind="export_posts", user=users[0], status="running")
     Task.objects.filter(pk="a" * 32).update(created_at=now - timedelta(minutes=10))
-    Task.objects.create(id="b" * 32, name="export_posts", user=users[1], status="queued")
+    Task.objects.create(id="b" * 32, kind="export_posts", user=users[1], status="queued")
     Task.objects.create(
         id="c" * 32,
-        name="export_posts",
+        kind="export_posts",
         user=users[2],
         status="succeeded",
         started_at=now - timedelta(seconds=7),
@@ -203,7 +203,7 @@ def non_loopback_address():
 def test_two_webs_and_two_workers_one_killed_mid_export_report_what_the_database_holds(
     redis_client, media_root, smtp_server, tmp_path, settings
 ):
-    settings.EXPORTS_PER_HOUR = 0
+    settings.TASKS_PER_HOUR = 0
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     seed_posts(author=alice, count=300_000, seed=14)
     seed_posts(author=bob, count=25, seed=15)
@@ -266,7 +266,7 @@ def test_two_webs_and_two_workers_one_killed_mid_export_report_what_the_database
         for process in [*webs, *workers]:
             process.stop()
 
-    database = {s: Task.objects.filter(name="export_posts", status=s).count() for s in Task.Status}
+    database = {s: Task.objects.filter(kind="export_posts", status=s).count() for s in Task.Status}
     assert database == {"queued": 0, "running": 0, "succeeded": 1, "failed": 1, "cancelled": 0}
     for figures in (a, b):
         for status, count in database.items():

@@ -187,7 +187,7 @@ def test_notifications_gives_the_unread_count_and_active_tasks_newer_than_since(
     old = TaskFactory(user=alice, status="running", progress=40, updated_at=timezone.now())
     since = timezone.now().timestamp()
     newer = TaskFactory(
-        user=alice, name="import_posts", status="running", progress=70, updated_at=timezone.now()
+        user=alice, kind="import_posts", status="running", progress=70, updated_at=timezone.now()
     )
     TaskFactory(user=bob, status="running", progress=10, updated_at=timezone.now())
     client.force_login(alice)

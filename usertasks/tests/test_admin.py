@@ -85,7 +85,7 @@ def test_the_list_filters_by_status_and_kind_and_finds_by_user_or_id(staff_clien
     task = TaskFactory(user=user, status=Task.Status.FAILED)
     TaskFactory(status=Task.Status.SUCCEEDED)
 
-    page = staff_client.get(f"{CHANGELIST}?status__exact=failed&name=export_posts")
+    page = staff_client.get(f"{CHANGELIST}?status__exact=failed&kind=export_posts")
     assert [t.pk for t in page.context["cl"].result_list] == [task.pk]
     by_user = staff_client.get(f"{CHANGELIST}?q={user.username}")
     assert [t.pk for t in by_user.context["cl"].result_list] == [task.pk]
@@ -214,7 +214,7 @@ def test_the_result_link_downloads_the_file_for_staff_only(staff_client, client,
 
 def test_actions_say_what_they_did_and_why_they_skipped_the_rest(staff_client, user):
     done = TaskFactory(user=user, status=Task.Status.SUCCEEDED)
-    imported = TaskFactory(user=user, name="import_posts", status=Task.Status.FAILED)
+    imported = TaskFactory(user=user, kind="import_posts", status=Task.Status.FAILED)
     both = {"_selected_action": [done.pk, imported.pk]}
 
     def said(action, data=(), **headers):
@@ -256,7 +256,7 @@ def test_the_list_describes_tasks_for_staff_with_reason_and_readable_duration(st
     assert "Export of your posts" not in page.text
     assert "The export took too long and was stopped" in page.text
     assert "0.4 s" in page.text and "0:00:00" not in page.text
-    assert '<a href="?name=import_posts">Import</a>' in page.text
+    assert '<a href="?kind=import_posts">Import</a>' in page.text
     spanish = staff_client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="es")
     assert "0,4 s" in spanish.text
 

@@ -49,7 +49,7 @@ def test_live_updates_style_final_cards_as_final_and_remove_the_start_flash(
     assert page.is_hidden(f"{cancelled} [role=progressbar]")
     page.wait_for_selector(flash, state="detached")
 
-    failing = aside(transitions.create_task, task_id="f" * 32, user=user, name="export_posts")
+    failing = aside(transitions.create_task, task_id="f" * 32, user=user, kind="export_posts")
     aside(transitions.move, failing, to=Task.Status.RUNNING, total=100, done=23)
     page.wait_for_selector(f"{card_of(failing)} [role=progressbar][aria-valuenow='23']")
     assert page.get_attribute(card_of(failing), "class") == "card mb-3 task"
@@ -57,7 +57,7 @@ def test_live_updates_style_final_cards_as_final_and_remove_the_start_flash(
     page.wait_for_selector(f"{card_of(failing)}.task-final.border-danger.bg-danger-subtle")
     assert page.is_hidden(f"{card_of(failing)} [role=progressbar]")
 
-    done = aside(transitions.create_task, task_id="d" * 32, user=user, name="export_posts")
+    done = aside(transitions.create_task, task_id="d" * 32, user=user, kind="export_posts")
     aside(transitions.move, done, to=Task.Status.RUNNING, total=100, done=50)
     aside(transitions.move, done, to=Task.Status.SUCCEEDED, done=100)
     page.wait_for_selector(f"{card_of(done)}.task-final.border-success.bg-success-subtle")

@@ -63,7 +63,7 @@ def record_of(connection, name):
 def test_a_worker_whose_clock_is_off_stands_aside_and_fails_no_running_export(
     offset, client, redis_client, media_root, smtp_server, tmp_path, settings
 ):
-    settings.EXPORTS_PER_HOUR = 0
+    settings.TASKS_PER_HOUR = 0
     first, second = UserFactory(), UserFactory()
     seed_posts(author=first, count=100_000, seed=31)
     seed_posts(author=second, count=100_000, seed=32)

@@ -62,7 +62,7 @@ def test_pages_of_a_web_process_whose_subscription_redis_dropped_get_every_state
     seed_posts(author=user, count=200_000, seed=8)
     bob = UserFactory(username="bob")
     redis_url = private_redis[0].url
-    env = {"REDIS_URL": redis_url, "MEDIA_ROOT": media_root, "EXPORTS_PER_HOUR": 0}
+    env = {"REDIS_URL": redis_url, "MEDIA_ROOT": media_root, "TASKS_PER_HOUR": 0}
     env.update(smtp_server.env())
     stalled = processes.start_daphne(tmp_path / "stalled-web.log", **env)
     other_web = processes.start_daphne(tmp_path / "other-web.log", **env)

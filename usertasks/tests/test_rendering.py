@@ -113,7 +113,8 @@ def test_the_migration_turns_stored_sentences_into_codes(user):
 
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes("exports"))
+    # Every app to its latest migration: Task has moved on since (usertasks 0002 renames a column).
+    executor.migrate(executor.loader.graph.leaf_nodes())
 
     codes = {
         task.pk: (task.error_code, task.notice_code, task.error) for task in Task.objects.all()

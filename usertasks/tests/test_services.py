@@ -84,7 +84,7 @@ def test_launches_share_the_process_redis_client_and_follow_its_url(user, redis_
 
 
 def test_exports_are_rate_limited_per_hour(user, redis_client, settings):
-    settings.EXPORTS_PER_HOUR = 2
+    settings.TASKS_PER_HOUR = 2
     TaskFactory(user=user, status=Task.Status.SUCCEEDED)
     TaskFactory(user=user, status=Task.Status.FAILED, started_at=timezone.now())
 
@@ -93,7 +93,7 @@ def test_exports_are_rate_limited_per_hour(user, redis_client, settings):
 
 
 def test_exports_that_never_ran_do_not_count_against_the_rate_limit(user, redis_client, settings):
-    settings.EXPORTS_PER_HOUR = 1
+    settings.TASKS_PER_HOUR = 1
     TaskFactory(user=user, status=Task.Status.FAILED, error_code=reasons.QUEUE_FAILED)
 
     assert export_launch(user=user).status == Task.Status.QUEUED

@@ -93,8 +93,8 @@ def test_a_flood_of_hostile_messages_neither_breaks_the_socket_nor_leaks_other_t
     caplog.set_level(logging.WARNING)
     mine = TaskFactory(user=user, status=Task.Status.RUNNING)
     theirs = [
-        TaskFactory(user=other_user, status=Task.Status.RUNNING, name="export_posts"),
-        TaskFactory(user=other_user, status=Task.Status.QUEUED, name="import_posts"),
+        TaskFactory(user=other_user, status=Task.Status.RUNNING, kind="export_posts"),
+        TaskFactory(user=other_user, status=Task.Status.QUEUED, kind="import_posts"),
     ]
     their_ids = [task.pk for task in theirs]
     rng = random.Random(20261126)
