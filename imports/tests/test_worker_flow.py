@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import threading
@@ -176,18 +177,31 @@ def test_a_cancel_mid_import_leaves_no_post_and_no_upload(visitor, worker, tmp_p
     ]
 
 
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory):
+    """A SQLite file migrated by `manage.py migrate` where dora may log in, made once for the
+    module's tests (two management commands: seconds of CPU each time); each test copies it."""
+    path = tmp_path_factory.mktemp("sqlite-site") / "site.sqlite3"
+    env = {"DATABASE_URL": f"sqlite:///{path}"}
+    processes.manage("migrate", "--noinput", **env)
+    processes.manage("seed_posts", "dora", "0", "--password", PASSWORD, **env)
+    db = sqlite3.connect(path)  # all of it in the one file that is copied
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return path
+
+
 @pytest.fixture
-def sqlite_site(tmp_path, redis_client, smtp_server):
+def sqlite_site(tmp_path, migrated_sqlite, redis_client, smtp_server):
     """daphne and a worker on a SQLite file of their own (the default setup), whatever database
     the suite runs on; dora may log in."""
     path = tmp_path / "site.sqlite3"
+    shutil.copyfile(migrated_sqlite, path)
     env = {
         "DATABASE_URL": f"sqlite:///{path}",
         "MEDIA_ROOT": tmp_path / "media",
         **smtp_server.env(),
     }
-    processes.manage("migrate", "--noinput", **env)
-    processes.manage("seed_posts", "dora", "0", "--password", PASSWORD, **env)
     web = processes.start_daphne(tmp_path / "web.log", **env)
     worker = processes.start_worker(tmp_path / "worker.log", **env)
     yield web, worker, path

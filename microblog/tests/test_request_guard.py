@@ -8,6 +8,7 @@ import urllib.parse
 import pytest
 
 from blog.models import Post
+from testkit import processes
 from testkit.factories import TaskFactory, UserFactory
 from testkit.raw_http import (
     browser_headers,
@@ -37,6 +38,33 @@ NUL_SESSION_COOKIES = {
     "raw NUL bytes": b"sessionid=" + b"\x00" * 32,
     "quoted octal escapes": b'sessionid="' + b"\\000" * 32 + b'"',
 }
+
+
+@pytest.fixture(scope="module")
+def shared_daphne(django_db_setup, tmp_path_factory):
+    """One daphne for the module's tests: starting one costs a second of CPU, and these tests
+    send requests only (each test's data is flushed after it, as with conftest's ``web``)."""
+    directory = tmp_path_factory.mktemp("request-guard")
+    process = processes.start_daphne(directory / "daphne.log", MEDIA_ROOT=directory / "media")
+    yield process
+    process.stop()
+
+
+class _SinceTheTestBegan:
+    """The shared daphne as a test sees it: ``output()`` holds only what it logged since."""
+
+    def __init__(self, process):
+        self.process, self.port, self.url = process, process.port, process.url
+        self._start = len(process.output())
+
+    def output(self):
+        return self.process.output()[self._start :]
+
+
+@pytest.fixture
+def web(shared_daphne, transactional_db, redis_client):
+    assert shared_daphne.alive(), shared_daphne.output()[-3000:]
+    return _SinceTheTestBegan(shared_daphne)
 
 
 @pytest.fixture
