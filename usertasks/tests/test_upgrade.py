@@ -47,7 +47,7 @@ def old_site(tmp_path, media_root, redis_client, django_db_setup, django_db_bloc
 
 @pytest.mark.slow
 def test_a_site_of_the_previous_release_upgrades_with_its_tasks_files_links_and_jobs(
-    old_site, media_root, redis_client, tmp_path, django_db_blocker
+    old_site, media_root, redis_client, smtp_server, tmp_path, django_db_blocker
 ):
     exported = (media_root / old_site["file"]).read_bytes()
     assert old_site["file"].startswith("exports/") and b"Post 39 of the owner" in exported
@@ -85,7 +85,8 @@ def test_a_site_of_the_previous_release_upgrades_with_its_tasks_files_links_and_
             old_site["queued"]: "export_posts",
         }
 
-    env = {"DATABASE_URL": database_url, "MEDIA_ROOT": media_root}
+    # Mail goes to a local SMTP server: the file backend would write into this checkout's var/.
+    env = {"DATABASE_URL": database_url, "MEDIA_ROOT": media_root, **smtp_server.env()}
     site = processes.start_daphne(tmp_path / "daphne.log", **env)
     try:
         owner = Visitor(site.url)
@@ -131,3 +132,5 @@ def test_a_site_of_the_previous_release_upgrades_with_its_tasks_files_links_and_
     assert (status, error_code) == ("succeeded", "") or (status == "failed" and error_code)
     if status == "succeeded":
         assert b"Carol's post 24" in (media_root / result).read_bytes()
+        wait_until(lambda: smtp_server.messages, timeout=30)  # sent once the file is stored
+        assert [message["To"] for message in smtp_server.messages] == ["carol@example.com"]
