@@ -99,6 +99,25 @@ def _analyze():
             cursor.execute("ANALYZE")
 
 
+def wrk(url, *extra, connections, seconds):
+    """``wrk -t2`` against ``url``: requests a second, the 99th-percentile latency, the answers
+    that were not 2xx or 3xx, and how many requests it made."""
+    report = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *extra, url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", report)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", report)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", report)[1]),
+        "p99_ms": round(float(p99[1]) * {"us": 0.001, "ms": 1, "s": 1000}[p99[2]], 2),
+        "errors": int(non2xx[1]) if non2xx else 0,
+        "requests": int(re.search(r"(\d+) requests in", report)[1]),
+    }
+
+
 def timed(args, **kwargs):
     started = time.perf_counter()
     subprocess.run(args, check=True, **kwargs)

@@ -94,13 +94,7 @@ def grouped(raw):
 
 
 def wrk(url, *extra):
-    result = subprocess.run(
-        ["wrk", "-t2", f"-c{options.connections}", f"-d{options.seconds}s", *extra, url],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", result)[1]), result
+    return harness.wrk(url, *extra, connections=options.connections, seconds=options.seconds)
 
 
 out = Path(tempfile.mkdtemp(prefix="bench-profile-"))
@@ -117,7 +111,7 @@ web = start_daphne(out / "daphne.log")
 try:
     cookie = f"Cookie: sessionid={session}"
     wrk(web.url + "/", "-H", cookie)  # warm up: imports, templates, connections
-    healthz_rps, _ = wrk(web.url + "/healthz")
+    healthz_rps = wrk(web.url + "/healthz")["rps"]
     raw = out / "profile.txt"
     spy = threading.Thread(
         target=subprocess.run,
@@ -144,14 +138,14 @@ try:
     )
     cpu_before = cpu_seconds(web.pid)
     spy.start()
-    timeline_rps, report = wrk(web.url + "/", "-H", cookie)
+    timeline = wrk(web.url + "/", "-H", cookie)
     cpu = cpu_seconds(web.pid) - cpu_before
     spy.join()
 finally:
     web.stop()
     redis_server.stop()
 
-requests = int(re.search(r"(\d+) requests in", report)[1])
+timeline_rps, requests = timeline["rps"], timeline["requests"]
 inclusive, own, total = grouped(raw.read_text())
 print(f"raw samples: {raw}")
 print(f"{machine()}, {options.vendor}, {options.connections} connections, {options.seconds} s\n")

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -120,17 +119,8 @@ def deep_path(port, session, pages=50):
 
 
 def wrk(url, *extra):
-    result = subprocess.run(
-        ["wrk", "-t2", f"-c{options.connections}", f"-d{options.seconds}s", *extra, url],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", result)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", result)[1]),
-        "errors": int(non2xx[1]) if non2xx else 0,
-    }
+    figures = harness.wrk(url, *extra, connections=options.connections, seconds=options.seconds)
+    return {"rps": figures["rps"], "errors": figures["errors"]}
 
 
 def measure():

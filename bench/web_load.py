@@ -8,11 +8,10 @@ the database and Redis but renders nothing).
 
 import argparse
 import json
-import re
-import subprocess
 import tempfile
 from pathlib import Path
 
+import harness
 from harness import machine, setup_django, start_redis
 
 parser = argparse.ArgumentParser()
@@ -72,29 +71,8 @@ LUA = LUA.replace("@CSRF@", CSRF)
 
 
 def wrk(url, *extra):
-    result = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{options.connections}",
-            f"-d{options.seconds}s",
-            "--latency",
-            *extra,
-            url,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", result).group(1))
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", result)
-    scale = {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", result)
-    return {
-        "rps": rps,
-        "p99_ms": round(float(p99.group(1)) * scale, 2),
-        "errors": int(non2xx.group(1)) if non2xx else 0,
-    }
+    figures = harness.wrk(url, *extra, connections=options.connections, seconds=options.seconds)
+    return {key: figures[key] for key in ("rps", "p99_ms", "errors")}
 
 
 web = start_daphne(out / "daphne.log")
