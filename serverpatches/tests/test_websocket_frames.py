@@ -2,6 +2,8 @@
 (serverpatches/websocket_frames.py)."""
 
 import contextlib
+import json
+import threading
 
 import psutil
 import pytest
@@ -9,9 +11,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
 from serverpatches.websocket_frames import FLOODING, MAX_MESSAGE_BYTES
+from testkit.factories import PASSWORD, UserFactory
 from testkit.processes import peak_rss_mb
 from testkit.raw_http import session_id
-from testkit.visitor import open_websocket, read_past_snapshot
+from testkit.visitor import Visitor, open_websocket, read_past_snapshot
+from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
@@ -65,4 +69,47 @@ def test_a_socket_that_keeps_sending_is_closed_before_daphne_holds_its_frames(we
     assert growth < RSS_GROWTH_MB
     with open_socket(web, user):  # the user's other pages still connect
         pass
+    assert "Traceback" not in web.output()
+
+
+def flood_until(stop, web, user, closed_codes):
+    """A misbehaving client: floods a socket, and when it is closed, opens another and floods
+    that, until ``stop`` is set; each close's code goes into ``closed_codes``."""
+    while not stop.is_set():
+        with open_socket(web, user) as ws, contextlib.suppress(ConnectionClosed, TimeoutError):
+            while not stop.is_set():
+                ws.send(FRAME)
+        closed_codes.append(ws.close_code)
+
+
+def test_while_one_user_floods_other_users_keep_getting_their_events(web, user, other_user):
+    """Busy, not idle: one user floods socket after socket while another user sends messages
+    through the site and their recipient's page gets every new count."""
+    sender = Visitor(web.url, timeout=10)
+    sender.log_in(UserFactory().username, PASSWORD)
+    stop, closed_codes = threading.Event(), []
+    flooder = threading.Thread(target=flood_until, args=(stop, web, user, closed_codes))
+
+    with open_websocket(web.url, session_id(other_user), path="/ws/notifications/") as theirs:
+        read_past_snapshot(theirs)
+        flooder.start()
+        try:
+            wait_until(lambda: closed_codes, timeout=30)  # the flood is on: one socket cut
+            cut_before = len(closed_codes)
+            for unread in range(1, 6):
+                response = sender.post(
+                    f"/messages/send/{other_user.username}/", {"body": f"during the flood {unread}"}
+                )
+                assert "Your message has been sent." in response.text
+                assert json.loads(theirs.recv(timeout=10)) == {
+                    "type": "messages",
+                    "unread": unread,
+                }
+            wait_until(lambda: len(closed_codes) > cut_before, timeout=30)  # and still on
+        finally:
+            stop.set()
+            flooder.join(timeout=60)
+    assert not flooder.is_alive()
+    # Every flooding socket was cut (the last may have ended when the flooder was told to stop).
+    assert set(closed_codes[:-1]) <= {FLOODING, CloseCode.ABNORMAL_CLOSURE}
     assert "Traceback" not in web.output()
