@@ -46,6 +46,7 @@ def old_site(tmp_path, media_root, redis_client, django_db_setup, django_db_bloc
 
 
 @pytest.mark.slow
+@pytest.mark.longest  # builds and runs the previous release first: about a minute on a busy run
 def test_a_site_of_the_previous_release_upgrades_with_its_tasks_files_links_and_jobs(
     old_site, media_root, redis_client, smtp_server, tmp_path, django_db_blocker
 ):
