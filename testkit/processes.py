@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.db import connection
 
+from testkit import forkserver
 from testkit.waiting import wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -86,6 +87,10 @@ class Process:
 
     def __init__(self, args, env, log_path):
         self.log_path = log_path
+        if forkserver.usable(args, env):
+            self._log = None
+            self.popen = forkserver.ForkedPopen(args, env, BASE_DIR, log_path)
+            return
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.popen = subprocess.Popen(
             args,
@@ -119,7 +124,8 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.kill(signal.SIGKILL)
                 self.popen.wait()
-        self._log.close()
+        if self._log:
+            self._log.close()
 
 
 def wait_for_port(port, process, timeout=30):

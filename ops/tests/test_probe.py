@@ -16,6 +16,9 @@ from testkit import processes
 from testkit.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+# The probe finds daphne and the worker by their command lines: real ones, not forks of the
+# test's fork server (testkit/forkserver.py).
+OWN_COMMAND_LINE = {"TESTS_FORK_SERVER": "off"}
 
 
 def probe(pid, **env):
@@ -40,7 +43,11 @@ def probe(pid, **env):
 def test_a_web_container_on_another_port_probes_its_own_daphne(
     allowed_hosts, redis_up, redis_client, media_root, tmp_path
 ):
-    server_env = {"MEDIA_ROOT": media_root, "ALLOWED_HOSTS": allowed_hosts or "localhost,127.0.0.1"}
+    server_env = {
+        "MEDIA_ROOT": media_root,
+        "ALLOWED_HOSTS": allowed_hosts or "localhost,127.0.0.1",
+        **OWN_COMMAND_LINE,
+    }
     if not redis_up:
         server_env["REDIS_URL"] = f"redis://127.0.0.1:{processes.private_port()}/0"
     web = processes.start_daphne(tmp_path / "web.log", **server_env)
@@ -59,7 +66,10 @@ def test_a_worker_container_is_healthy_while_its_worker_beats_and_unhealthy_once
 ):
     # Idle workers beat once per maintenance interval: 1 s here, so the test need not wait.
     worker = processes.start_worker(
-        tmp_path / "worker.log", MEDIA_ROOT=media_root, RQ_MAINTENANCE_INTERVAL=1
+        tmp_path / "worker.log",
+        MEDIA_ROOT=media_root,
+        RQ_MAINTENANCE_INTERVAL=1,
+        **OWN_COMMAND_LINE,
     )
     try:
         healthy = wait_until(lambda: probe(worker.pid).returncode == 0, 30, 0.2)
@@ -84,9 +94,11 @@ def test_a_worker_container_is_healthy_while_its_worker_beats_and_unhealthy_once
 
 def test_a_worker_probe_never_reads_another_workers_heartbeat(redis_client, media_root, tmp_path):
     with (
-        processes.running_worker(tmp_path / "a.log", MEDIA_ROOT=media_root) as first,
         processes.running_worker(
-            tmp_path / "b.log", MEDIA_ROOT=media_root, RQ_MAINTENANCE_INTERVAL=1
+            tmp_path / "a.log", MEDIA_ROOT=media_root, **OWN_COMMAND_LINE
+        ) as first,
+        processes.running_worker(
+            tmp_path / "b.log", MEDIA_ROOT=media_root, RQ_MAINTENANCE_INTERVAL=1, **OWN_COMMAND_LINE
         ) as second,
     ):
         assert wait_until(lambda: probe(second.pid).returncode == 0, 30, 0.2)
