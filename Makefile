@@ -39,8 +39,9 @@ run: $(VENV)/.runtime var/dev.env
 		honcho start --procfile Procfile.dev --env /dev/null --port $(PORT) web worker
 
 # The suite mostly waits on the servers, workers and browsers it starts, so it runs in
-# TEST_PROCESSES pytest-xdist processes, each with its own test database, Redis and ports.
-TEST_PROCESSES ?= 4
+# TEST_PROCESSES pytest-xdist processes, each with its own test database, Redis and ports: on 2
+# cores, 6 (5.1 min on PostgreSQL) did better than 4 (5.5) and 8 (6.1) (bench/RESULTS.md §10).
+TEST_PROCESSES ?= 6
 
 # The image tests are `make test-image`'s.
 test: $(VENV)/.dev var/dev.env

@@ -21,7 +21,7 @@ env = {**os.environ}
 env.pop("DATABASE_URL", None)
 if vendor == "postgres":
     env["DATABASE_URL"] = f"{PG_SERVER}/{PG_NAME}_suite"
-processes = env.get("TEST_PROCESSES", "4")
+processes = env.get("TEST_PROCESSES", "6")  # as the Makefile
 
 started = time.monotonic()
 result = subprocess.run(
