@@ -26,6 +26,7 @@ Before it forks any, it builds what each work-horse would otherwise build again
 """
 
 import ctypes
+import functools
 import gc
 import logging
 import os
@@ -56,15 +57,18 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OutOfMemoryError, ReadOnl
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def die_with_the_worker():
+def die_with_the_worker(worker_pid):
     """In each child the worker forks (work-horse, scheduler): end when the worker ends.
 
     A child inherits the worker's sockets, among them the one blocked in BRPOP on the queue.
     If the worker is SIGKILLed and its scheduler lives on, Redis keeps handing the next job to
-    that dead read, and the job is lost.
+    that dead read, and the job is lost. A worker that died between the fork and the prctl
+    sends no signal: the child, whose parent is then another process, ends at once.
     """
     if sys.platform == "linux":
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != worker_pid:
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def close_database_connections():
@@ -91,7 +95,7 @@ class ReconcilingWorker(ClockWatchingWorker, Worker):
         # wait for a Redis that went away meanwhile.
         preload()
         super().__init__(*args, **kwargs)
-        os.register_at_fork(after_in_child=die_with_the_worker)
+        os.register_at_fork(after_in_child=functools.partial(die_with_the_worker, os.getpid()))
 
     @property
     def dequeue_timeout(self):
