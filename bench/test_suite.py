@@ -21,17 +21,19 @@ env = {**os.environ}
 env.pop("DATABASE_URL", None)
 if vendor == "postgres":
     env["DATABASE_URL"] = f"{PG_SERVER}/{PG_NAME}_suite"
-processes = env.get("TEST_PROCESSES", "6")  # as the Makefile
-
 started = time.monotonic()
 result = subprocess.run(
-    ["make", "test", f"TEST_PROCESSES={processes}"],
+    ["make", "test"],  # TEST_PROCESSES, if set, reaches make through the environment
     cwd=BASE_DIR,
     env=env,
     capture_output=True,
     text=True,
 )
 wall = time.monotonic() - started
+# pytest-xdist's "created: 6/6 workers": what the Makefile (or TEST_PROCESSES) asked for; no
+# such line, no xdist: one process.
+created = re.search(r"^created: (\d+)/\d+ workers", result.stdout, re.M)
+processes = int(created[1]) if created else 1
 summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
 counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|skipped|errors?)", summary)}
 # pytest's -ra summary: "SKIPPED [4] exports/tests/test_x.py:31: needs PostgreSQL: ..."
@@ -48,7 +50,7 @@ print(
             "vendor": vendor,
             "machine": machine(),
             "wall_seconds": round(wall, 1),
-            "test_processes": int(processes),
+            "test_processes": processes,
             "passed": counts.get("passed", 0),
             "skipped": counts.get("skipped", 0),
             "failed": counts.get("failed", 0),

@@ -24,7 +24,6 @@ import json
 import os
 import runpy
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -178,10 +177,15 @@ class _Server:
         self.process = None
         self.broken = False
 
+    def available(self):
+        """Started (on first use) and answering; False if it could not start."""
+        with self.lock:
+            if self.process is None and not self.broken:
+                self._start()
+            return not self.broken
+
     def ask(self, request):
         with self.lock:
-            if self.process is None:
-                self._start()
             self.process.stdin.write(json.dumps(request).encode() + b"\n")
             self.process.stdin.flush()
             line = self.process.stdout.readline()
@@ -197,10 +201,8 @@ class _Server:
             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
             env={k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
         )
-        if not self.process.stdout.readline():
-            self.broken = True
-            raise RuntimeError("the fork server did not start")
         atexit.register(self.stop)
+        self.broken = not self.process.stdout.readline()  # it said why on stderr
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -215,12 +217,12 @@ def usable(args, env):
     """Would this child start as the command line starts it? (The working directory is the
     checkout's, as for every child ``testkit.processes`` starts.)"""
     return (
-        not _SERVER.broken
-        and env.get("TESTS_FORK_SERVER", "on") != "off"  # e.g. to read its /proc/PID/cmdline
+        env.get("TESTS_FORK_SERVER", "on") != "off"  # e.g. to read its /proc/PID/cmdline
         and args[0] == sys.executable
         and (args[1] == "-m" or args[1].endswith(".py"))
         and all(env.get(name) == os.environ.get(name) for name in STARTUP_VARIABLES)
         and not any(name.startswith("FAKETIME") for name in env)
+        and _SERVER.available()
     )
 
 
@@ -249,9 +251,3 @@ class ForkedPopen:
     def send_signal(self, sig):
         if self.poll() is None:
             os.kill(self.pid, sig)
-
-    def terminate(self):
-        self.send_signal(signal.SIGTERM)
-
-    def kill(self):
-        self.send_signal(signal.SIGKILL)
