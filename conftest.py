@@ -6,6 +6,7 @@ import shutil
 import pytest
 import redis
 from django.conf import settings
+from django.db import connections
 from django.utils import translation
 
 from devtools.embedded_redis import EmbeddedRedis
@@ -121,6 +122,10 @@ def browser():
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             yield browser
             browser.close()
+            # ORM calls made while Playwright runs open their own connections (its greenlet has
+            # its own context), which would outlive the test and keep the test database from
+            # being dropped at the end of the run: close them here, in that context.
+            connections.close_all()
     finally:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
