@@ -18,7 +18,10 @@ POST_KEY = Key("timestamp", "pk")
 # 2. per author the newest posts from that edge on, at most `limit`: for most authors of a
 #    long follow list, none. Then the page is sorted from those rows alone.
 # PostgreSQL runs each step as a LATERAL index scan per author; SQLite has no LATERAL, so each
-# author's rows come from correlated subqueries. (Pages going newer mirror all this.)
+# author's rows come from correlated subqueries, and step 2 probes only the authors whose
+# newest post is at or after the edge: SQLite runs each probe, even one that finds nothing
+# (1,000 authors with spread newest posts: 47,000 virtual machine steps instead of 57,000).
+# (Pages going newer mirror all this.)
 _AUTHORS = """
 SELECT followed_id AS author_id FROM microblog_follow WHERE follower_id = %s
 UNION ALL SELECT %s
@@ -43,7 +46,7 @@ ORDER BY newest.timestamp {order}, newest.id {order} LIMIT %s
 """,
     "sqlite": """
 WITH a AS ({authors}), heads AS MATERIALIZED (
-    SELECT (
+    SELECT a.author_id, (
         SELECT timestamp FROM microblog_post WHERE author_id = a.author_id {after}
         ORDER BY timestamp {order}, id {order} LIMIT 1
     ) AS timestamp FROM a
@@ -53,11 +56,12 @@ WITH a AS ({authors}), heads AS MATERIALIZED (
         ORDER BY timestamp {order} LIMIT 1 OFFSET %s
     ), %s) AS timestamp
 )
-SELECT p.id FROM a CROSS JOIN edge JOIN microblog_post AS p ON p.id IN (
+SELECT p.id FROM heads CROSS JOIN edge JOIN microblog_post AS p ON p.id IN (
     SELECT id FROM microblog_post
-    WHERE author_id = a.author_id {after} AND timestamp {within} edge.timestamp
+    WHERE author_id = heads.author_id {after} AND timestamp {within} edge.timestamp
     ORDER BY timestamp {order}, id {order} LIMIT %s
 )
+WHERE heads.timestamp {within} edge.timestamp
 ORDER BY p.timestamp {order}, p.id {order} LIMIT %s
 """,
 }
