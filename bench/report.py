@@ -347,8 +347,9 @@ PAGE_FIGURES = [
             lambda d: f"{d['timeline_1000_authors_ms']:.1f} ms vs {d['timeline_ms']:.1f} ms",
             1.5,
         ),
-        "two index probes per followed author: its newest post, then its posts from the"
-        " page's time edge on (none for most); PostgreSQL without JIT",
+        "an index probe per followed author for its newest post, then its posts from the"
+        " page's time edge on: on SQLite only for the authors whose newest post reaches the"
+        " edge; PostgreSQL without JIT",
     ),
     Figure(
         "timeline 50 “Older posts” links deep, ratio to page 1",
