@@ -14,7 +14,6 @@ raises IllegalTransition. Every write is published to the owner's open pages onc
 
 import logging
 from collections.abc import Iterable
-from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -153,9 +152,8 @@ def report_progress(
     """
     changes = {"updated_at": timezone.now()}
     _count(task, changes, done=done, total=total)
-    with _without_waiting_for_the_disk():
-        if not _update(task, changes, frozenset(Task.ACTIVE_STATUSES), final=False):
-            return False
+    if not _update(task, changes, frozenset(Task.ACTIVE_STATUSES), final=False):
+        return False
     if broadcaster is None or not broadcaster.redis_unavailable():
         _publish_on_commit(task, broadcaster)
     return True
@@ -198,22 +196,6 @@ def _count(task: Task, changes: dict[str, Any], *, done: int | None, total: int 
     effective_total = changes.get("total", task.total)
     if effective_total and "done" in changes:
         changes["progress"] = min(99, changes["done"] * 100 // effective_total)
-
-
-@contextmanager
-def _without_waiting_for_the_disk():
-    """On PostgreSQL, a progress report's commit does not wait for its WAL to reach the disk
-    (``synchronous_commit = off`` for that transaction alone): each wait held the export up
-    for a few ms, ten times a second. Other sessions see the row at once; a server crash may
-    lose the last reports of the last fraction of a second, which the next report or the final
-    state (committed as usual, and flushing all WAL before it) replaces."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
-        yield
 
 
 def _update(task: Task, changes: dict[str, Any], sources: Iterable[str], *, final: bool) -> bool:

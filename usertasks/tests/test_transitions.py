@@ -7,8 +7,7 @@ import pytest
 import redis
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import transaction
 
 from devtools.embedded_redis import EmbeddedRedis
 from exports.services import export_launch
@@ -77,29 +76,6 @@ def test_final_moves_stamp_their_time_and_success_fills_the_bar(user):
     assert (task.status, task.progress) == (S.SUCCEEDED, 100)
     assert task.started_at <= task.finished_at
     assert transitions.report_progress(task, done=11) is False
-
-
-@pytest.mark.skipif(
-    "connection.vendor != 'postgresql'", reason="needs PostgreSQL: synchronous_commit is its own"
-)
-def test_only_progress_commits_without_waiting_for_the_disk_and_others_see_it_at_once(user):
-    task = TaskFactory(user=user, status=S.QUEUED)
-    transitions.move(task, to=S.RUNNING, done=0, total=10)
-
-    with CaptureQueriesContext(connection) as progress:
-        assert transitions.report_progress(task, done=4)
-    with CaptureQueriesContext(connection) as final:
-        assert transitions.move(task, to=S.SUCCEEDED, done=10)
-
-    sql = [query["sql"] for query in progress.captured_queries]
-    assert "SET LOCAL synchronous_commit = off" in sql
-    assert sql.index("SET LOCAL synchronous_commit = off") < next(
-        n for n, text in enumerate(sql) if text.startswith('UPDATE "exports_task"')
-    )
-    assert not any("synchronous_commit" in query["sql"] for query in final.captured_queries)
-    with connection.cursor() as cursor:  # the session's own setting is untouched
-        cursor.execute("SHOW synchronous_commit")
-        assert cursor.fetchone() == ("on",)
 
 
 def test_an_active_task_cannot_be_dismissed(user):
