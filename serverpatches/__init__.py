@@ -16,6 +16,7 @@ from django.conf import settings
 from serverpatches import (
     access_log,
     backpressure,
+    closing_sockets,
     connection_checks,
     quiet_collections,
     request_bodies,
@@ -38,6 +39,7 @@ PATCHES = (
     connection_checks,  # daphne's sweeps over every socket at once held the loop 20-70 ms
     quiet_collections,  # a full collection with 5,000 sockets held it 0.5-1.3 s
     websocket_frames,  # daphne queued every client frame without bound
+    closing_sockets,  # a message sent while daphne closed a socket raised in its consumer
 )
 
 _done = False

@@ -5,6 +5,7 @@ these helpers put exactly the given bytes on the socket, so the server is what g
 """
 
 import base64
+import contextlib
 import http.client
 import os
 import socket
@@ -64,13 +65,49 @@ def raw_request(port, method, target, headers=None, body=b""):
     return _exchange(port, method, target, {**framing, **(headers or {})}, body)
 
 
-def raw_websocket_handshake(port, path="/ws/tasks/", headers=None):
-    """The status with which the server answers a websocket handshake (101: accepted)."""
-    key = base64.b64encode(os.urandom(16)).decode()
-    upgrade = {
+def _upgrade():
+    return {
         "Upgrade": "websocket",
         "Connection": "Upgrade",
-        "Sec-WebSocket-Key": key,
+        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
         "Sec-WebSocket-Version": "13",
     }
-    return _exchange(port, "GET", path, {**upgrade, **(headers or {})}).status
+
+
+def raw_websocket_handshake(port, path="/ws/tasks/", headers=None):
+    """The status with which the server answers a websocket handshake (101: accepted)."""
+    return _exchange(port, "GET", path, {**_upgrade(), **(headers or {})}).status
+
+
+@contextlib.contextmanager
+def silent_websocket(port, path="/ws/tasks/", headers=None):
+    """An accepted websocket whose client never writes a frame, not even the answer to a close:
+    a socket that ``read_frame`` reads."""
+    head = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
+    head += [f"{name}: {value}" for name, value in {**_upgrade(), **(headers or {})}.items()]
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall("\r\n".join(head).encode() + b"\r\n\r\n")
+        response = b""
+        while b"\r\n\r\n" not in response:
+            response += sock.recv(1)  # a byte at a time: the first frames must stay unread
+        assert response.startswith(b"HTTP/1.1 101 "), response
+        yield sock
+
+
+def read_frame(sock):
+    """The next frame a server sent on ``sock`` (unmasked, as servers send): (opcode, payload)."""
+    first, second = _read_exactly(sock, 2)
+    length = second & 0x7F
+    if length >= 126:
+        length = int.from_bytes(_read_exactly(sock, 2 if length == 126 else 8))
+    return first & 0x0F, _read_exactly(sock, length)
+
+
+def _read_exactly(sock, size):
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        data += chunk
+    return data

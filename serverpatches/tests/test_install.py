@@ -17,6 +17,7 @@ from testkit import processes
 EVERY_PATCH = [
     "access_log",
     "backpressure",
+    "closing_sockets",
     "connection_checks",
     "quiet_collections",
     "request_bodies",
@@ -27,6 +28,7 @@ EVERY_PATCH = [
 CHANGES = {
     "access_log": ["cli.AccessLogGenerator"],
     "backpressure": ["backpressure._paced"],
+    "closing_sockets": ["WebSocketProtocol.handle_reply"],
     "connection_checks": ["Server.timeout_checker", "Server.application_checker"],
     "quiet_collections": ["gc.get_threshold()"],
     "request_bodies": ["WebRequest.__init__"],
@@ -55,6 +57,7 @@ def child():
             "WebRequest.__init__": http_protocol.WebRequest.__init__,
             "WebRequest.gotLength": http_protocol.WebRequest.gotLength,
             "Server.create_application": Server.create_application,
+            "WebSocketProtocol.handle_reply": ws_protocol.WebSocketProtocol.handle_reply,
             "WebSocketProtocol.onMessage": ws_protocol.WebSocketProtocol.onMessage,
             "WebSocketFactory.setProtocolOptions": ws_protocol.WebSocketFactory.setProtocolOptions,
         }
@@ -118,7 +121,7 @@ def test_on_the_known_versions_every_patch_is_installed_without_a_word():
                 "request_limits",
             ],
         ),
-        ("autobahn", ["websocket_frames"]),
+        ("autobahn", ["closing_sockets", "websocket_frames"]),
         ("cpython", ["quiet_collections"]),
     ],
 )
