@@ -2,7 +2,7 @@
 
 3 workers and 2 daphne processes share one Redis and the test database. 10 users each run 4
 exports one after the other (40 in all) through either web process, keep posting and logging
-in, and hold 20 websockets each (200) that reconnect as browsers do. Meanwhile the test SIGKILLs
+in, and hold 10 websockets each (100) that reconnect as browsers do. Meanwhile the test SIGKILLs
 3 workers while they run an export, restarts Redis (losing its data) and, on PostgreSQL, ends
 the database sessions of a running export. At the end: no task is active, every task succeeded
 or failed with a reason, no unfinished file is left, no HTTP response was a 500, and every open
@@ -40,8 +40,8 @@ pytestmark = [
 
 USERS = 10
 EXPORTS_PER_USER = 4
-SOCKETS_PER_USER = 20
-POSTS_PER_USER = 4_000  # ~1 MB exports: each is mailed as an attachment
+SOCKETS_PER_USER = 10
+POSTS_PER_USER = 1_000  # ~250 kB exports, each mailed as an attachment
 FINAL = {"succeeded", "failed", "cancelled"}
 
 
