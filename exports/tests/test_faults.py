@@ -38,7 +38,7 @@ def no_rate_limit(settings):
 def test_killed_workers_and_work_horses_never_leave_a_task_active(
     user, redis_client, media_root, smtp_server, tmp_path, no_rate_limit
 ):
-    seed_posts(author=user, count=200_000, seed=7)
+    seed_posts(author=user, count=50_000, seed=7)  # 25 chunks of the stream to stop between
     rng = random.Random(20261125)
     # A report after every chunk of the stream: the export advances by counted steps.
     env = {**FAST_DETECTION, "EXPORT_PROGRESS_INTERVAL": 0}
