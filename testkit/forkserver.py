@@ -4,8 +4,8 @@ A daphne or ``manage.py rqworker`` started from nothing spends about 1 s of CPU 
 serves, 0.8 s of it importing Django, Twisted, autobahn, Channels, RQ, redis-py and psycopg; the
 suite starts about 160 of them on 2 cores (bench/RESULTS.md §10). One fork server per test
 process imports those libraries once (never the project, never settings: every child reads its
-own environment), and forks each child from there, which then runs ``python -m daphne ...`` or
-``python manage.py ...`` exactly as the command line would.
+own environment), and forks each child from there, which then runs ``python -m daphne ...``,
+``python manage.py ...`` or ``python -c ...`` exactly as the command line would.
 
 A forked child's command line (/proc/PID/cmdline) is the fork server's. A child whose command
 line is read (``ops.probe``), or whose interpreter must start differently (a preloaded library
@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 import traceback
+import types
 
 # The libraries daphne and the workers import, and nothing that reads settings.
 LIBRARIES = (
@@ -109,9 +110,10 @@ def _reap(exits):
         exits[pid] = os.waitstatus_to_exitcode(status)
 
 
-def _spawn(args, env, cwd, log_path):
+def _spawn(args, env, cwd, log_path, error_path=None):
     """The child's pid, once it leads a session of its own and writes to its log (as a child of
-    ``subprocess.Popen(start_new_session=True)`` does when Popen returns)."""
+    ``subprocess.Popen(start_new_session=True)`` does when Popen returns); its stderr goes to
+    ``error_path`` if given, else to the log too."""
     started, tell = os.pipe()
     pid = os.fork()
     if pid:
@@ -123,13 +125,14 @@ def _spawn(args, env, cwd, log_path):
     try:
         os.close(started)
         os.setsid()
-        log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        log = _create(log_path)
+        errors = _create(error_path) if error_path else log
         nothing = os.open(os.devnull, os.O_RDONLY)
         os.dup2(nothing, 0)
         os.dup2(log, 1)
-        os.dup2(log, 2)
-        os.close(log)
-        os.close(nothing)
+        os.dup2(errors, 2)
+        for descriptor in {log, errors, nothing}:
+            os.close(descriptor)
         os.close(tell)
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
@@ -152,9 +155,20 @@ def _spawn(args, env, cwd, log_path):
             os._exit(code)
 
 
+def _create(path):
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+
+
 def _run(argv, cwd):
-    """``python -m module ...`` or ``python script ...``, as the interpreter runs them."""
-    if argv[0] == "-m":
+    """``python -m module ...``, ``python -c code ...`` or ``python script ...``, as the
+    interpreter runs them."""
+    if argv[0] == "-c":
+        sys.argv = ["-c", *argv[2:]]
+        sys.path[0] = ""
+        main = types.ModuleType("__main__")
+        sys.modules["__main__"] = main
+        exec(compile(argv[1], "<string>", "exec"), main.__dict__)  # noqa: S102 - as python -c
+    elif argv[0] == "-m":
         sys.argv = [argv[1], *argv[2:]]
         sys.path[0] = cwd
         runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
@@ -219,7 +233,7 @@ def usable(args, env):
     return (
         env.get("TESTS_FORK_SERVER", "on") != "off"  # e.g. to read its /proc/PID/cmdline
         and args[0] == sys.executable
-        and (args[1] == "-m" or args[1].endswith(".py"))
+        and (args[1] in ("-m", "-c") or args[1].endswith(".py"))
         and all(env.get(name) == os.environ.get(name) for name in STARTUP_VARIABLES)
         and not any(name.startswith("FAKETIME") for name in env)
         and _SERVER.available()
@@ -229,10 +243,12 @@ def usable(args, env):
 class ForkedPopen:
     """What tests use of ``subprocess.Popen``, for a child of the fork server."""
 
-    def __init__(self, args, env, cwd, log_path):
+    def __init__(self, args, env, cwd, log_path, error_path=None):
         self.args = args
         self.returncode = None
         child = {"args": list(args), "env": dict(env), "cwd": str(cwd), "log_path": str(log_path)}
+        if error_path:
+            child["error_path"] = str(error_path)
         self.pid = _SERVER.ask({"op": "spawn", "child": child})["pid"]
 
     def poll(self):

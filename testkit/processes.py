@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -195,17 +196,32 @@ def peak_rss_mb(pid):
     raise AssertionError(f"/proc/{pid}/status has no VmHWM")
 
 
+def run_python(args, env, timeout, cwd=BASE_DIR):
+    """``subprocess.run([sys.executable, *args], capture_output=True, text=True)``, forked from
+    this test process's fork server when the child would start the same (testkit/forkserver.py):
+    most of such a child's CPU is importing the libraries the fork server already holds."""
+    command = [sys.executable, *args]
+    if not forkserver.usable(command, env):
+        return subprocess.run(
+            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    with tempfile.TemporaryDirectory() as scratch:
+        stdout, stderr = Path(scratch, "stdout"), Path(scratch, "stderr")
+        child = forkserver.ForkedPopen(command, env, cwd, stdout, stderr)
+        try:
+            returncode = child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            raise
+        return subprocess.CompletedProcess(
+            command, returncode, stdout.read_text(), stderr.read_text()
+        )
+
+
 def manage(*args, timeout=600, **env):
     """Run a management command to completion in a child process; returns its output."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR,
-        env=child_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    result = run_python(["manage.py", *args], child_env(**env), timeout)
     if result.returncode:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
     return result.stdout

@@ -2,11 +2,8 @@
 a renamed one is still read under its old name, with one warning line."""
 
 import os
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from testkit import processes
@@ -56,14 +53,7 @@ def manage_check(*command, **env):
     # `check` connects to the database (JSONField's support check): never to var/db.sqlite3.
     child_env["DATABASE_URL"] = "sqlite://:memory:"
     child_env.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *(command or ["check"])],
-        cwd=settings.BASE_DIR,
-        env=child_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return processes.run_python(["manage.py", *(command or ["check"])], child_env, timeout=60)
 
 
 def assert_one_line_naming(result, name):

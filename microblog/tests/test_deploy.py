@@ -3,10 +3,8 @@
 import os
 import secrets
 import string
-import subprocess
-import sys
 
-from django.conf import settings
+from testkit import processes
 
 PRODUCTION = {
     "DEBUG": "false",
@@ -45,14 +43,7 @@ def production_env():
 
 
 def run(*args):
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=settings.BASE_DIR,
-        env=production_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return processes.run_python(list(args), production_env(), timeout=60)
 
 
 def test_production_settings_pass_the_deploy_check_without_warnings():

@@ -11,13 +11,13 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 import tempfile
 
 import pytest
 import yaml
 from django.conf import settings
 
+from testkit import processes
 from testkit.missing import missing
 
 BASE_DIR = settings.BASE_DIR
@@ -258,12 +258,9 @@ def test_with_the_sentinel_file_every_app_service_asks_the_sentinels(compose_wit
 def test_the_media_storage_backend_is_configurable():
     backend = "django.core.files.storage.InMemoryStorage"
     code = 'from django.conf import settings; print(settings.STORAGES["default"]["BACKEND"])'
-    result = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=BASE_DIR,
-        env={**os.environ, "MEDIA_STORAGE_BACKEND": backend},
-        capture_output=True,
-        text=True,
+    result = processes.run_python(
+        ["-c", f"import django; django.setup(); {code}"],
+        {**os.environ, "MEDIA_STORAGE_BACKEND": backend},
         timeout=60,
     )
 

@@ -4,12 +4,9 @@ import io
 import json
 import logging
 import os
-import subprocess
-import sys
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
@@ -19,6 +16,7 @@ from django.utils.functional import SimpleLazyObject
 
 from ops.logging import ContextFilter, JSONFormatter, task_context
 from ops.middleware import RequestIdMiddleware
+from testkit import processes
 
 
 @pytest.fixture
@@ -176,12 +174,9 @@ def settings_in_child(*names, **env):
         + ", ".join(f"settings.{name}" for name in names)
         + ")"
     )
-    return subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=settings.BASE_DIR,
-        env={**child_env, "DJANGO_SETTINGS_MODULE": "microblog.settings"},
-        capture_output=True,
-        text=True,
+    return processes.run_python(
+        ["-c", f"import django; django.setup(); {code}"],
+        {**child_env, "DJANGO_SETTINGS_MODULE": "microblog.settings"},
         timeout=60,
     )
 

@@ -6,11 +6,8 @@ a worker container its own worker's heartbeat.
 
 import os
 import signal
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
 
 from testkit import processes
 from testkit.waiting import wait_until
@@ -25,14 +22,7 @@ def probe(pid, **env):
     """`python -m ops.probe` as the image's HEALTHCHECK runs it, rooted at ``pid``."""
     probe_env = {key: value for key, value in os.environ.items() if key != "ALLOWED_HOSTS"}
     probe_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "ops.probe", "--root-pid", str(pid)],
-        cwd=settings.BASE_DIR,
-        env=probe_env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    return processes.run_python(["-m", "ops.probe", "--root-pid", str(pid)], probe_env, timeout=30)
 
 
 @pytest.mark.parametrize(
