@@ -15,6 +15,7 @@ from rq.job import Job, JobStatus
 from blog.seeding import seed_posts
 from exports.services import export_launch
 from testkit import database, processes
+from testkit.factories import UserFactory
 from testkit.visitor import Visitor
 from testkit.waiting import wait_until
 from usertasks import reasons
@@ -67,7 +68,9 @@ def test_an_export_running_when_the_database_goes_away_fails_with_that_reason(
         with translation.override("es"):
             assert task.error.startswith("La base de datos no estuvo disponible por un momento")
         assert not list((media_root / "exports" / "tmp").glob("*.part"))
-        again = export_launch(user=user)
+        other = UserFactory()  # a small export: the worker's recovery is the point
+        seed_posts(author=other, count=10, seed=7)
+        again = export_launch(user=other)
         wait_until(lambda: settled(again), 120)
         assert again.status == Task.Status.SUCCEEDED, worker.output()[-3000:]
     finally:
