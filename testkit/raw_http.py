@@ -94,6 +94,14 @@ def silent_websocket(port, path="/ws/tasks/", headers=None):
         yield sock
 
 
+def send_text_frame(sock, text):
+    """Send ``text`` as one masked frame, as clients must."""
+    payload, mask = text.encode(), os.urandom(4)
+    assert len(payload) < 126, "a short frame only"
+    masked = bytes(byte ^ mask[n % 4] for n, byte in enumerate(payload))
+    sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+
+
 def read_frame(sock):
     """The next frame a server sent on ``sock`` (unmasked, as servers send): (opcode, payload)."""
     first, second = _read_exactly(sock, 2)
