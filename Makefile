@@ -38,10 +38,12 @@ run: $(VENV)/.runtime var/dev.env
 		$(PY) -m devtools.embedded_redis \
 		honcho start --procfile Procfile.dev --env /dev/null --port $(PORT) web worker
 
-# The suite mostly waits on the servers, workers and browsers it starts, so it runs in
-# TEST_PROCESSES pytest-xdist processes, each with its own test database, Redis and ports: on 2
-# cores, 6 (5.1 min on PostgreSQL) did better than 4 (5.5) and 8 (6.1) (bench/RESULTS.md §10).
-TEST_PROCESSES ?= 6
+# The suite waits on the servers, workers and browsers it starts, so it runs in TEST_PROCESSES
+# pytest-xdist processes, each with its own test database, Redis and ports. On 2 cores, with
+# PostgreSQL, 4 did best (3:37, 408 s of CPU) against 3 (3:43, a core idle a fifth of the time)
+# and 6 (3:51, 464 s of CPU: each process collects the suite and runs its own servers)
+# (bench/RESULTS.md §10).
+TEST_PROCESSES ?= 4
 
 # The image tests are `make test-image`'s.
 test: $(VENV)/.dev var/dev.env
