@@ -561,10 +561,11 @@ FIGURES = [
         "test_suite",
         "≤ 5 min, nothing skipped that can run on the database",
         suite_time,
-        "CPU on 2 cores, all of it busy: 410 s of every process's CPU in a sampled PostgreSQL"
-        " run (pytest 90, daphnes and workers 120, PostgreSQL 60, one-off Python children 45,"
-        " Chromium's headless shell 44); the same commit took 4.7-5.8 min as the machine's speed"
-        " varied (§10)",
+        "CPU on 2 cores, 93 % busy with 4 processes: 408 s of the machine's CPU in a 3:37"
+        " PostgreSQL run; by process accounting in a 6-process run of 466 s: pytest processes"
+        " 115, forked daphnes, workers and one-off children 96, work-horses 22, other Python"
+        " children 45, PostgreSQL 57, Chromium and its driver 34; CI's machine ran 14 % slower"
+        " (§10)",
     ),
 ]
 
