@@ -56,7 +56,7 @@ def settled(task):
 def test_a_dropped_connection_fails_only_that_export_and_the_same_worker_goes_on(
     which, user, redis_client, media_root, smtp_server, tmp_path
 ):
-    seed_posts(author=user, count=300_000, seed=3)
+    seed_posts(author=user, count=200_000, seed=3)
     worker = start_worker(tmp_path, "worker", media_root, smtp_server)
     try:
         task = export_launch(user=user)
@@ -80,7 +80,7 @@ def test_a_dropped_connection_fails_only_that_export_and_the_same_worker_goes_on
         assert task.error_code == reasons.DATABASE_UNAVAILABLE  # the database ended the session
         wait_until(lambda: not list((media_root / "exports" / "tmp").glob("*.part")), 30)
 
-        # Another user's small export: the worker's recovery is the point, not 300,000 posts.
+        # Another user's small export: the worker's recovery is the point, not the size.
         other = UserFactory()
         seed_posts(author=other, count=10, seed=5)
         again = export_launch(user=other)

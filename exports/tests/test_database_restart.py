@@ -53,7 +53,7 @@ def settled(task):
 def test_an_export_running_when_the_database_goes_away_fails_with_that_reason(
     postgresql, user, redis_client, media_root, smtp_server, tmp_path
 ):
-    seed_posts(author=user, count=300_000, seed=5)
+    seed_posts(author=user, count=200_000, seed=5)
     worker = start_worker(tmp_path, media_root, smtp_server)
     try:
         task = export_launch(user=user)

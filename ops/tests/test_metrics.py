@@ -205,7 +205,7 @@ def test_two_webs_and_two_workers_one_killed_mid_export_report_what_the_database
 ):
     settings.TASKS_PER_HOUR = 0
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
-    seed_posts(author=alice, count=300_000, seed=14)
+    seed_posts(author=alice, count=200_000, seed=14)
     seed_posts(author=bob, count=25, seed=15)
     env = {"MEDIA_ROOT": media_root, **FAST_DETECTION, **smtp_server.env()}
     remote = non_loopback_address()
