@@ -48,11 +48,15 @@ def _encode(value):
     return value if isinstance(value, bytes) else value.encode()
 
 
-def _exchange(port, method, target, headers, body=b""):
+def _head(port, method, target, headers):
     head = [b"%s %s HTTP/1.1" % (_encode(method), _encode(target)), b"Host: 127.0.0.1:%d" % port]
     head += [b"%s: %s" % (_encode(name), _encode(value)) for name, value in headers.items()]
+    return b"\r\n".join(head) + b"\r\n\r\n"
+
+
+def _exchange(port, method, target, headers, body=b""):
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(b"\r\n".join(head) + b"\r\n\r\n" + body)
+        sock.sendall(_head(port, method, target, headers) + body)
         response = http.client.HTTPResponse(sock)
         response.begin()
         body = b"" if response.status == 101 else response.read()
@@ -83,10 +87,8 @@ def raw_websocket_handshake(port, path="/ws/tasks/", headers=None):
 def silent_websocket(port, path="/ws/tasks/", headers=None):
     """An accepted websocket whose client never writes a frame, not even the answer to a close:
     a socket that ``read_frame`` reads."""
-    head = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
-    head += [f"{name}: {value}" for name, value in {**_upgrade(), **(headers or {})}.items()]
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall("\r\n".join(head).encode() + b"\r\n\r\n")
+        sock.sendall(_head(port, "GET", path, {**_upgrade(), **(headers or {})}))
         response = b""
         while b"\r\n\r\n" not in response:
             response += sock.recv(1)  # a byte at a time: the first frames must stay unread

@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 import requests
 from django.utils import timezone
-from prometheus_client.parser import text_string_to_metric_families
 
 from blog.seeding import seed_posts
 from exports.services import export_launch
 from ops.mail import EMAIL_FAILURES_KEY, record_email_failure
 from testkit import processes
 from testkit.factories import PASSWORD, UserFactory
+from testkit.metrics import samples, scrape, value
 from testkit.processes import kill_worker_and_horse, work_horse_pid
 from testkit.visitor import Visitor
 from testkit.waiting import wait_until
@@ -25,26 +25,6 @@ FAST_DETECTION = {
     "RQ_MAINTENANCE_INTERVAL": 1,
     "HEALTH_WORKER_MAX_AGE": 5,
 }
-
-
-def samples(text):
-    """{(name, frozenset(labels.items())): value} of a Prometheus text exposition."""
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def value(figures, metric, **labels):
-    return figures[(metric, frozenset(labels.items()))]
-
-
-def scrape(base_url, **headers):
-    response = requests.get(f"{base_url}/metrics", headers=headers, timeout=30)
-    response.raise_for_status()
-    assert response.headers["Content-Type"].startswith("text/plain; version=")
-    return samples(response.text)
 
 
 # -- access ---------------------------------------------------------------------------------

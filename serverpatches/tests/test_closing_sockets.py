@@ -5,10 +5,9 @@ import json
 import select
 
 import pytest
-import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from serverpatches.websocket_frames import BURST, FLOODING
+from testkit.metrics import scrape, value
 from testkit.raw_http import read_frame, send_text_frame, session_id, silent_websocket
 from testkit.visitor import open_websocket, read_past_snapshot
 from usertasks import notifications
@@ -52,19 +51,9 @@ def _event_for_a_closing_socket(web, session, user):
             assert int.from_bytes(frame[1][:2]) == FLOODING
             notifications.notify(user.pk, {"type": "probe"})
             assert json.loads(other.recv(timeout=10)) == {"type": "probe"}
-            consumers = _open_websockets(web)
+            consumers = value(scrape(web.url), "microblog_websockets_open")
             # The closing socket's consumer was handed the event with the other's: if the
             # server has not dropped it even now (autobahn does a second after its close), the
             # event met a closing connection, and the count above is of that moment.
             dropped_first = bool(select.select([closing], [], [], 0)[0])
     return dropped_first, consumers
-
-
-def _open_websockets(web):
-    """The web process's count of websockets whose consumer runs (ops/metrics/http.py)."""
-    response = requests.get(f"{web.url}/metrics", timeout=30)
-    response.raise_for_status()
-    for family in text_string_to_metric_families(response.text):
-        if family.name == "microblog_websockets_open":
-            return family.samples[0].value
-    raise AssertionError("no microblog_websockets_open in /metrics")
