@@ -149,6 +149,20 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(autouse=True)
+def page_cache_off(settings):
+    """In-process tests run in a transaction that never commits, and the page cache learns of a
+    change only once its commit is done (pagecache/__init__.py): they render every page. The
+    cache's own tests turn it on with committed writes; servers under test have it on."""
+    settings.PAGE_CACHE_SECONDS = 0
+
+
+@pytest.fixture
+def page_cache(settings, transactional_db, redis_client):
+    settings.PAGE_CACHE_SECONDS = 30
+    return redis_client
+
+
+@pytest.fixture(autouse=True)
 def default_language():
     """Task texts render in the active language, and a request in Spanish (the test client runs
     it in this thread) leaves Spanish active: every test starts from the default."""

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from blog.models import Follow, Post
+from blog.timeline_page import users_changed
 
 
 @admin.register(Post)
@@ -12,6 +13,16 @@ class PostAdmin(admin.ModelAdmin):
     raw_id_fields = ("author",)
     date_hierarchy = "timestamp"
     show_full_result_count = False  # counting millions of posts on every page is slow
+
+    # Deleting posts sends no signal the timeline pages hear (blog/signals.py): say it here.
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        users_changed(obj.author_id)
+
+    def delete_queryset(self, request, queryset):
+        authors = set(queryset.values_list("author_id", flat=True))
+        super().delete_queryset(request, queryset)
+        users_changed(*authors)
 
     @admin.display(description="body")
     def short_body(self, post):

@@ -10,3 +10,6 @@ class BlogConfig(AppConfig):
 
     name = "blog"
     label = "microblog"
+
+    def ready(self):
+        from blog import signals  # noqa: F401 - connects the receivers

@@ -14,6 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from blog.models import POST_MAX_LENGTH, Post
+from blog.timeline_page import users_changed
 
 # Mixed scripts and JSON-hostile characters, so exports are exercised on realistic text.
 WORDS = (
@@ -64,7 +65,14 @@ def seed_posts(*, author, count, seed=None):
 def write_posts(rows):
     """Insert (author_id, body, timestamp) rows in one transaction, by the fastest bulk path."""
     table = Post._meta.db_table
-    rows = iter(rows)
+    authors = set()
+
+    def noting_authors(rows):
+        for row in rows:
+            authors.add(row[0])
+            yield row
+
+    rows = noting_authors(rows)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             sql = f'COPY "{table}" (author_id, body, timestamp) FROM STDIN'
@@ -76,3 +84,4 @@ def write_posts(rows):
             sql = f'INSERT INTO "{table}" (author_id, body, timestamp) VALUES (%s, %s, %s)'
             while batch := [(a, b, adapt(t)) for a, b, t in islice(rows, BATCH)]:
                 cursor.executemany(sql, batch)
+    users_changed(*authors)

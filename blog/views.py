@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 import keyset
-from blog import selectors, services
+from blog import selectors, services, timeline_page
 from blog.forms import PostForm
 from usertasks.selectors import active_task
 
@@ -25,6 +25,10 @@ def _page(request, fetch):
 def index(request):
     if not request.user.is_authenticated:
         return render(request, "microblog/landing.html")
+    if request.method != "POST" and not request.GET:  # the first page: the one reloaded
+        return timeline_page.serve(
+            request, lambda: {"form": PostForm(), "page": _timeline(request)}
+        )
     # Bound even when empty: a POST without fields (or with a JSON body) must show the error.
     form = PostForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
@@ -34,8 +38,11 @@ def index(request):
             return redirect("index")
         errors = " ".join(form.errors["body"])
         messages.error(request, _("Your post was not published: %(errors)s") % {"errors": errors})
-    page = _page(request, selectors.timeline_fetch(request.user))
-    return render(request, "microblog/index.html", {"form": form, "page": page})
+    return render(request, "microblog/index.html", {"form": form, "page": _timeline(request)})
+
+
+def _timeline(request):
+    return _page(request, selectors.timeline_fetch(request.user))
 
 
 def explore(request):

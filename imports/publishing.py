@@ -18,6 +18,7 @@ from itertools import pairwise
 from django.db import connection, transaction
 
 from blog.models import Post
+from blog.timeline_page import users_changed
 
 TABLE = Post._meta.db_table
 # Rows per transaction. On SQLite one batch holds the only write lock: keep it to ~40 ms,
@@ -119,9 +120,12 @@ class Pacer:
 def insert_batch(*, task_id: str, author_id: int, posts: list, pacer: Pacer) -> int:
     """Insert ``posts`` [(body, timestamp)] in one short transaction; returns how many were new."""
     if connection.vendor == "postgresql":
-        return _insert_postgres(task_id, author_id, posts)
-    with pacer.hold():
-        return _insert_sqlite(task_id, author_id, posts)
+        inserted = _insert_postgres(task_id, author_id, posts)
+    else:
+        with pacer.hold():
+            inserted = _insert_sqlite(task_id, author_id, posts)
+    users_changed(author_id)
+    return inserted
 
 
 def _insert_sqlite(task_id, author_id, posts):
@@ -172,11 +176,13 @@ def undo(task_id: str) -> int:
     pacer = Pacer()
     while True:
         with pacer.hold(), transaction.atomic():
-            ids = list(
-                Post.objects.filter(import_task_id=task_id).values_list("pk", flat=True)[:size]
+            rows = list(
+                Post.objects.filter(import_task_id=task_id).values_list("pk", "author_id")[:size]
             )
+            ids = [pk for pk, _ in rows]
             if ids:
                 Post.objects.filter(pk__in=ids).delete()
         if not ids:
             return deleted
+        users_changed(*{author for _, author in rows})
         deleted += len(ids)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "exports",
     "imports",
     "private_messages",
+    "pagecache",  # its {% live %} tag
 ]
 
 MIDDLEWARE = [
@@ -291,6 +292,12 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
     },
 }
+
+# Seconds a rendered timeline page may be served from Redis while nothing it shows changed
+# (pagecache/__init__.py); 0 renders every request.
+PAGE_CACHE_SECONDS = config.int("PAGE_CACHE_SECONDS", default=30)
+if PAGE_CACHE_SECONDS < 0:
+    config.fail("PAGE_CACHE_SECONDS", "has a malformed value (expected seconds, 0 or more)")
 
 # Per user and per task kind, exports and imports alike; 0 disables the limit.
 TASKS_PER_HOUR = config.int("TASKS_PER_HOUR", default=5, formerly="EXPORTS_PER_HOUR")

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-FOUNDATIONS = {"keyset", "ops", "redis_clients"}
+FOUNDATIONS = {"keyset", "ops", "pagecache", "redis_clients"}
 KINDS = {"usertasks", "blog"} | FOUNDATIONS
 ALLOWED = {
     "keyset": set(),
@@ -17,6 +17,7 @@ ALLOWED = {
     "serverpatches": set(),
     "devtools": set(),
     "ops": {"redis_clients"},
+    "pagecache": {"redis_clients"},
     "usertasks": {"ops", "keyset", "redis_clients"},
     "blog": {"usertasks"} | FOUNDATIONS,
     "accounts": KINDS,

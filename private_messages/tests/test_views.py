@@ -206,3 +206,21 @@ def test_notifications_gives_the_unread_count_and_active_tasks_newer_than_since(
     client.logout()
     response = client.get("/notifications/")
     assert response.status_code == 302 and b"unread" not in response.content
+
+
+def test_a_cached_timeline_shows_the_unread_count_of_each_request(page_cache):
+    """The timeline's first page is kept rendered (blog/timeline_page.py); the unread count in
+    its navigation bar is not part of what is kept."""
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    client = Client()
+    client.force_login(bob)
+    client.get("/")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/")
+    assert not any("microblog_post" in q["sql"] for q in queries)  # served from the cache
+    assert badge(response) == (0, True)
+    send(alice, bob)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/")
+    assert not any("microblog_post" in q["sql"] for q in queries)
+    assert badge(response) == (1, False)
