@@ -249,6 +249,7 @@ EXPORT_ATTACHMENT_MAX_BYTES = config.int("EXPORT_ATTACHMENT_MAX_BYTES", default=
 PORT = config.int("PORT", default=8000)
 SITE_URL = config.str("SITE_URL", default=f"http://127.0.0.1:{PORT}")
 
+SESSION_ENGINE = "accounts.sessions"  # Django's database sessions, read without the ORM
 SESSION_COOKIE_SECURE = config.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = config.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = config.bool("SECURE_SSL_REDIRECT", default=False)

@@ -2,7 +2,6 @@
 they show (pagecache/__init__.py)."""
 
 import hashlib
-import json
 import logging
 import secrets
 from collections.abc import Callable
@@ -20,6 +19,9 @@ from pagecache import holes
 logger = logging.getLogger(__name__)
 # Seconds to wait for Redis: a page that cannot be read from it is rendered instead.
 TIMEOUT = 0.5
+# Between a stored page's parts: NUL, which no post, name or text of the site can hold (a page
+# that holds one anyway is not stored). Splitting on it costs a tenth of decoding JSON.
+SEPARATOR = "\0"
 
 
 @dataclass
@@ -83,7 +85,7 @@ def serve(
     try:
         stored = _check(client)(keys=[stored_key], args=[_token_key("")])
         if stored is not None:
-            return HttpResponse(holes.fill(json.loads(stored), request))
+            return HttpResponse(holes.fill(stored.decode().split(SEPARATOR), request))
         names = sources()
         digest = _digest(client.mget([_token_key(name) for name in names]) if names else [])
     except redis.RedisError as error:
@@ -92,8 +94,8 @@ def serve(
     rendered = page()
     parts = _rendered(rendered, request)
     ttl = min(rendered.ttl, settings.PAGE_CACHE_SECONDS)
-    if ttl > 0:
-        entry = {"digest": digest, "sources": "\n".join(names), "parts": json.dumps(parts)}
+    if ttl > 0 and not any(SEPARATOR in part for part in parts):
+        entry = {"digest": digest, "sources": "\n".join(names), "parts": SEPARATOR.join(parts)}
         try:
             with client.pipeline() as pipe:  # MULTI: never a page without its expiry
                 pipe.hset(stored_key, mapping=entry).expire(stored_key, ttl).execute()
