@@ -8,8 +8,8 @@ Seeds 20 authors that one reader follows and 1,000 authors that a second reader 
 each size, against one daphne: the median of single requests (one keep-alive connection, one
 request at a time) of each page, the timeline 50 "Older posts" links deep, and wrk's requests
 per second on the timeline and on /healthz in the same run. Every figure is also a ratio: large
-size to small, 1,000 authors to 20, page 50 to page 1, timeline to /healthz (the median of
-three alternated rounds).
+size to small (also against /healthz's single-request median at each size), 1,000 authors to
+20, page 50 to page 1, timeline to /healthz (the median of three alternated rounds).
 
 The medians come from a daphne that renders every page (PAGE_CACHE_SECONDS=0): they measure the
 queries and templates. wrk runs twice: on that daphne (``rendering_*``), and on one as deployed,
@@ -163,6 +163,8 @@ def measure():
                 "explore": ("/explore/", session),
                 "profile": (profile, session),
                 "timeline_page_50": (deep_path(web.port, session), session),
+                # The baseline: the same work at both sizes, in the same rounds.
+                "healthz": ("/healthz", session),
             },
         )
         rendering, rendering_ratio = against_healthz(web)
@@ -207,6 +209,16 @@ print(
             "large": large,
             "large_to_small": {
                 page: round(large[f"{page}_ms"] / small[f"{page}_ms"], 3) for page in PAGES
+            },
+            # The same, each size's median first divided by /healthz's in the same rounds: the
+            # machine's own speed, which moved by up to 2 x between the sizes, falls out.
+            "large_to_small_vs_healthz": {
+                page: round(
+                    (large[f"{page}_ms"] / large["healthz_ms"])
+                    / (small[f"{page}_ms"] / small["healthz_ms"]),
+                    3,
+                )
+                for page in PAGES
             },
         },
         indent=2,
