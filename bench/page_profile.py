@@ -58,8 +58,8 @@ PARTS = [
     ("URL resolving", r"/django/urls/"),
     ("logging", r"(/logging/|ops/logging\.py)"),
     (
-        "the project's views, selectors, forms",
-        r"^(?!.*/site-packages/).*/(blog|usertasks|accounts|private_messages|microblog)/",
+        "the project's views, selectors, forms, page cache",
+        r"^(?!.*/site-packages/).*/(blog|usertasks|accounts|private_messages|microblog|pagecache)/",
     ),
     ("Django, other", r"/django/"),
 ]
