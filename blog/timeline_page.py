@@ -3,8 +3,9 @@ shows, and the one call every writer of those makes (``users_changed``).
 
 A page's sources are its reader and everyone they follow: a user's token changes when their
 posts, their name or the list of whom they follow change (blog/signals.py, imports/publishing.py,
-blog/admin.py). Its key holds the rest: the reader (who they are, whether staff), the language
-and the path with its cursor.
+blog/admin.py). Its key holds the rest: the reader (who they are, whether staff) and the
+language. Only the first page is kept (blog/views.py): it is the one readers reload, and a
+reader paging back cannot fill Redis with a page for each cursor.
 """
 
 from django.conf import settings

@@ -3,8 +3,9 @@
 A page is rendered once with its per-request parts left as holes (holes.py): each CSRF token
 and each ``{% live "template" %}`` (the task cards, the flashes, the unread count). It is stored
 with a digest of its sources' change tokens (for the timeline: the reader and everyone they
-follow). A hit costs one GET, one MGET of those tokens and the holes' small templates, where a
-render costs the page's queries and every node of its templates (bench/RESULTS.md §13).
+follow). A hit costs one Redis call (a Lua script reads the page and its sources' tokens and
+compares the digest) and the holes' small templates, where a render costs the page's queries
+and every node of its templates (bench/RESULTS.md §13).
 
 A source takes a new token (``touch``) after each commit that changes what it shows; the next
 hit of a page that shows it sees another digest and renders the page again. Tokens are read
