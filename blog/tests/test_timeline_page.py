@@ -273,7 +273,7 @@ def test_a_page_that_holds_a_nul_is_rendered_every_time(reader, author, page_cac
     """NUL separates a stored page's parts: a page holding one (a post written past the form's
     validation; PostgreSQL refuses NUL in text) is never stored."""
     if connection.vendor != "sqlite":
-        pytest.skip("PostgreSQL cannot store a NUL in a post")
+        pytest.skip("needs SQLite: PostgreSQL refuses a NUL in text")
     PostFactory(author=author, body="before\x00after")
     client = browser(reader)
     for _ in range(2):
