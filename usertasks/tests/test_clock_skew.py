@@ -72,11 +72,16 @@ def test_a_worker_whose_clock_is_off_stands_aside_and_fails_no_running_export(
     skewed = None
     frozen = []
     try:
-        # An export held mid-stream on the normal worker, whose parent keeps beating for it.
+        # An export held on the normal worker, whose parent keeps beating for it. Its mail waits
+        # 5 s on the SMTP server, so it is caught running however fast its posts stream: on a
+        # quiet machine 100,000 took 0.13 s, too fast for a progress report, which this wait
+        # asked for too and then never saw.
+        smtp_server.stall = 5
         running = export_launch(user=first)
-        wait_until(lambda: status_of(running) == Task.Status.RUNNING and running.done, 60, 0.005)
+        wait_until(lambda: status_of(running) == Task.Status.RUNNING, 60, 0.005)
         frozen.append(work_horse_pid(normal))
         os.kill(frozen[-1], signal.SIGSTOP)
+        smtp_server.stall = 0  # for the exports after it
 
         skewed = processes.start_worker(
             tmp_path / "skewed.log", "--name", "skewed", **env, **faked_clock(offset)
