@@ -71,6 +71,10 @@ def _rendered(page: Page, request) -> list[str]:
     return holes.render(page.template_name, page.context, request)
 
 
+def _uncached(page: Callable[[], Page], request) -> HttpResponse:
+    return HttpResponse(holes.fill(_rendered(page(), request), request))
+
+
 def serve(
     request, *, key: str, sources: Callable[[], list[str]], page: Callable[[], Page]
 ) -> HttpResponse:
@@ -79,7 +83,7 @@ def serve(
     depends on (the user, the language, the path ...). ``sources()`` names what it shows; it is
     read before ``page()`` runs the page's queries."""
     if settings.PAGE_CACHE_SECONDS <= 0:
-        return HttpResponse(holes.fill(_rendered(page(), request), request))
+        return _uncached(page, request)
     client = _client()
     stored_key = "pagecache:page:" + hashlib.sha256(key.encode()).hexdigest()
     try:
@@ -90,7 +94,7 @@ def serve(
         digest = _digest(client.mget([_token_key(name) for name in names]) if names else [])
     except redis.RedisError as error:
         logger.debug("page cache unreachable, rendering: %s", error)
-        return HttpResponse(holes.fill(_rendered(page(), request), request))
+        return _uncached(page, request)
     rendered = page()
     parts = _rendered(rendered, request)
     ttl = min(rendered.ttl, settings.PAGE_CACHE_SECONDS)
